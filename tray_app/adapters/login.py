@@ -1,0 +1,161 @@
+"""Signing in to hh.ru with OAuth: browser, loopback redirect, or a pasted code.
+
+hh.ru only accepts a ``redirect_uri`` registered for the application (port
+included), so the listener binds one fixed, configurable port on 127.0.0.1, takes
+exactly one request whose ``state`` matches, answers it and closes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from tray_app.i18n import t
+
+CALLBACK_PATH = "/callback"
+
+
+def redirect_uri(port: int) -> str:
+    return f"http://127.0.0.1:{port}{CALLBACK_PATH}"
+
+
+def authorize_url(oauth_base: str, client_id: str, state: str, redirect: str) -> str:
+    query = urlencode(
+        {"response_type": "code", "client_id": client_id, "state": state, "redirect_uri": redirect}
+    )
+    return f"{oauth_base.rstrip('/')}/oauth/authorize?{query}"
+
+
+class LoginError(Exception):
+    """Sign-in did not produce a code; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Redirect:
+    code: str | None
+    state: str | None
+    error: str | None
+
+
+def parse_redirect(text: str) -> Redirect:
+    """Accepts the full redirected URL, its query string, or a bare code."""
+    text = text.strip()
+    if "code=" in text or "error=" in text or "?" in text:
+        query = parse_qs(urlparse(text).query or text.lstrip("?"))
+        first = {k: v[0] for k, v in query.items()}
+        return Redirect(first.get("code"), first.get("state"), first.get("error"))
+    return Redirect(text or None, None, None)
+
+
+class LoopbackReceiver:
+    """Catches one OAuth redirect on 127.0.0.1:port."""
+
+    def __init__(self, port: int, state: str, language: str) -> None:
+        self.state = state
+        self.language = language
+        self.result: Redirect | None = None
+        self._done = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:
+                receiver._handle(self)
+
+        self._server = HTTPServer(("127.0.0.1", port), Handler)  # OSError when busy
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        parsed = urlparse(request.path)
+        if parsed.path != CALLBACK_PATH:
+            request.send_error(404)
+            return
+        result = parse_redirect(request.path)
+        if result.state != self.state:
+            ok, text = False, t("login.state", self.language)
+        elif result.error or not result.code:
+            ok, text = False, t("login.denied", self.language, detail=result.error or "no code")
+        else:
+            ok, text = True, t("login.page_ok", self.language)
+        body = (text if ok else t("login.page_fail", self.language, detail=text)).encode()
+        request.send_response(200 if ok else 400)
+        request.send_header("Content-Type", "text/plain; charset=utf-8")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+        if result.state == self.state:  # a stray request with a foreign state is ignored
+            self.result = result
+            self._done.set()
+
+    def wait(self, timeout: float) -> Redirect | None:
+        """Serves until the matching redirect arrives or ``timeout`` passes; then closes."""
+        self._server.timeout = 0.5
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while not self._done.is_set() and not deadline.is_set():
+                self._server.handle_request()
+        finally:
+            timer.cancel()
+            self._server.server_close()
+        return self.result
+
+
+def obtain_code(
+    *,
+    oauth_base: str,
+    client_id: str,
+    port: int,
+    language: str,
+    open_browser: Callable[[str], bool],
+    prompt: Callable[[str], str],
+    say: Callable[[str], None],
+    timeout: float = 300.0,
+    paste_only: bool = False,
+) -> str:
+    """Runs the browser flow; falls back to a pasted code when it cannot finish."""
+    state = secrets.token_urlsafe(24)
+    redirect = redirect_uri(port)
+    url = authorize_url(oauth_base, client_id, state, redirect)
+    receiver: LoopbackReceiver | None = None
+    if not paste_only:
+        try:
+            receiver = LoopbackReceiver(port, state, language)
+        except OSError as exc:
+            say(t("login.port_busy", language, port=port, detail=exc.strerror or exc))
+    say(t("login.open", language, url=url))
+    if receiver is not None:
+        open_browser(url)
+        say(t("login.waiting", language, redirect=redirect, timeout=int(timeout)))
+        result = receiver.wait(timeout)
+        if result is None:
+            say(t("login.timeout", language))
+        elif result.error or not result.code:
+            raise LoginError(t("login.denied", language, detail=result.error or "no code"))
+        else:
+            return result.code
+    pasted = parse_redirect(prompt(t("login.paste", language)))
+    if pasted.error:
+        raise LoginError(t("login.denied", language, detail=pasted.error))
+    if pasted.state is not None and pasted.state != state:
+        raise LoginError(t("login.state", language))
+    if not pasted.code:
+        raise LoginError(t("login.denied", language, detail="no code"))
+    return pasted.code
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,111 @@
+"""Turns core events, attempts and errors into the user's language and local time.
+
+Shared by every adapter (console, tray, notifications) so they say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from tray_app.core.engine import NotDue
+from tray_app.core.errors import (
+    BadUserAgent,
+    ConfigError,
+    NoKeyringError,
+    RemoteError,
+    SecretStoreError,
+    TransientError,
+)
+from tray_app.core.events import (
+    AuthChanged,
+    Event,
+    RaiseAttempted,
+    ResumeSkipped,
+    TokenRefreshed,
+    TransientFailure,
+)
+from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.i18n import t
+
+
+def local_time(moment: datetime | None, language: str, tz: tzinfo | None = None) -> str:
+    """Local wall time; the date too when it is not today."""
+    if moment is None:
+        return t("nothing_planned", language)
+    local = moment.astimezone(tz)
+    today = datetime.now(local.tzinfo).date()
+    return local.strftime("%H:%M:%S" if local.date() == today else "%d.%m %H:%M:%S")
+
+
+def reason_text(reason: str | None, language: str) -> str:
+    key = f"reason.{reason}"
+    try:
+        return t(key, language)
+    except KeyError:
+        return reason or "?"
+
+
+def attempt_text(
+    attempt: Attempt | NotDue, next_raise: datetime | None, language: str, tz: tzinfo | None = None
+) -> str:
+    if isinstance(attempt, NotDue):
+        return t(
+            "not_due",
+            language,
+            title=attempt.title,
+            next=local_time(attempt.next_raise_at, language, tz),
+        )
+    return t(
+        f"outcome.{attempt.outcome.value}",
+        language,
+        title=attempt.title or attempt.resume_id,
+        time=local_time(attempt.at, language, tz),
+        next=local_time(next_raise, language, tz),
+        reason=reason_text(attempt.detail, language),
+        detail=attempt.detail or "?",
+    )
+
+
+def auth_text(state: AuthState, language: str, captcha_url: str | None = None) -> str:
+    return t(f"auth.{state.value}", language, url=captcha_url or "https://hh.ru")
+
+
+def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | None:
+    """One line for the console, or None for events not worth a line."""
+    if isinstance(event, RaiseAttempted):
+        if event.attempt.outcome is Outcome.NOT_PUBLISHABLE:
+            return None
+        return attempt_text(event.attempt, event.next_raise_at, language, tz)
+    if isinstance(event, ResumeSkipped):
+        return t(
+            "outcome.not_publishable",
+            language,
+            title=event.resume.title,
+            reason=reason_text(event.reason, language),
+        )
+    if isinstance(event, AuthChanged) and event.state not in (AuthState.OK, AuthState.UNKNOWN):
+        return auth_text(event.state, language, event.captcha_url)
+    if isinstance(event, TokenRefreshed):
+        return t("token_refreshed", language)
+    if isinstance(event, TransientFailure):
+        return t(
+            "transient", language, error=event.error, time=local_time(event.retry_at, language, tz)
+        )
+    return None
+
+
+def error_text(exc: BaseException, language: str) -> str:
+    """A clear message for an error that reached the user."""
+    if isinstance(exc, NoKeyringError):
+        return t("err.no_keyring", language, detail=exc)
+    if isinstance(exc, SecretStoreError):
+        return t("err.keyring", language, detail=exc)
+    if isinstance(exc, ConfigError):
+        return t("err.config", language, detail=exc)
+    if isinstance(exc, BadUserAgent):
+        return t("err.bad_user_agent", language)
+    if isinstance(exc, TransientError):
+        return t("err.unreachable", language, detail=exc)
+    if isinstance(exc, RemoteError):
+        return t("err.remote", language, detail=exc)
+    return str(exc)

@@ -1,0 +1,1 @@
+"""The core: knows nothing of the UI; adapters subscribe to its events."""

@@ -1,0 +1,130 @@
+"""The error hierarchy: one class per case the engine and the user must tell apart.
+
+Catch :class:`HHRaiserError` for everything of ours, :class:`RemoteError` for what
+hh.ru answered, :class:`TransientError` for what is worth retrying later.
+"""
+
+from __future__ import annotations
+
+
+class HHRaiserError(Exception):
+    """Base of every error this application raises on purpose."""
+
+
+class ConfigError(HHRaiserError):
+    """A setting or a settings file is invalid; the message names the key and why."""
+
+
+class SecretStoreError(HHRaiserError):
+    """The OS keyring could not be used."""
+
+
+class NoKeyringError(SecretStoreError):
+    """No secure keyring backend exists on this machine."""
+
+
+class AlreadyRunningError(HHRaiserError):
+    """Another instance holds the per-user lock."""
+
+
+class RemoteError(HHRaiserError):
+    """hh.ru answered something other than success (or did not answer)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
+class TooEarly(RemoteError):
+    """429 ``touch_limit_exceeded``: the resume's cooldown has not ended."""
+
+
+class AuthError(RemoteError):
+    """The credentials did not work."""
+
+
+class TokenExpired(AuthError):
+    """403 ``oauth/token_expired``: refresh the pair and retry."""
+
+
+class SignInNeeded(AuthError):
+    """The user must sign in again (revoked token, ``invalid_grant``, no tokens)."""
+
+
+class RefreshTooEarly(AuthError):
+    """``invalid_grant: token not expired``: the current access token still works."""
+
+
+class CaptchaRequired(RemoteError):
+    """hh.ru wants a human to solve a captcha at :attr:`captcha_url`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        captcha_url: str | None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.captcha_url = captcha_url
+
+
+class NotPublishable(RemoteError):
+    """400 ``bad_request`` on publish: mandatory fields missing, moderation, block."""
+
+
+class ResumeNotFound(RemoteError):
+    """404: the resume is gone or belongs to someone else."""
+
+
+class ApplicantApiClosed(RemoteError):
+    """403 ``forbidden`` without an OAuth reason: hh.ru closed the applicant API
+    to this application (the December 2025 change)."""
+
+
+class BadUserAgent(RemoteError):
+    """400 ``bad_user_agent``: the ``HH-User-Agent`` is unset or blacklisted."""
+
+
+class UnexpectedResponse(RemoteError):
+    """An answer no documented case covers."""
+
+
+class TransientError(RemoteError):
+    """Worth retrying later: the server or the network failed, not the request."""
+
+
+class ServerError(TransientError):
+    """5xx, possibly with an empty or HTML body."""
+
+
+class RateLimited(TransientError):
+    """429 other than the resume cooldown: hh.ru asks us to slow down."""
+
+
+class RequestTimeout(TransientError):
+    """No answer within the timeout."""
+
+
+class ConnectionFailed(TransientError):
+    """No connection (network down, DNS, proxy), or it broke mid-answer.
+
+    ``reached_server`` is False only when the request certainly never left this
+    machine, which is when resending a one-time secret (a refresh token) is safe.
+    """
+
+    def __init__(self, message: str, *, reached_server: bool = True) -> None:
+        super().__init__(message)
+        self.reached_server = reached_server
+
+
+class InvalidResponse(TransientError):
+    """A body that should be JSON was not (a proxy's or DDoS-protection page)."""

@@ -1,0 +1,99 @@
+"""Events the engine publishes; adapters (console, tray, Telegram) subscribe.
+
+Data flows one way: the engine never calls an adapter directly, so a slow or broken
+subscriber cannot hold up a raise beyond its own callback, and a failing callback is
+logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tray_app.core.models import Attempt, AuthState, Resume
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events."""
+
+
+@dataclass(frozen=True)
+class RaiseAttempted(Event):
+    attempt: Attempt
+    next_raise_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ResumeSkipped(Event):
+    """Reported once per state: the resume cannot be raised until it changes."""
+
+    resume: Resume
+    reason: str
+
+
+@dataclass(frozen=True)
+class AuthChanged(Event):
+    state: AuthState
+    detail: str | None = None
+    captcha_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenRefreshed(Event):
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ResumesChanged(Event):
+    resumes: tuple[Resume, ...]
+
+
+@dataclass(frozen=True)
+class PlanChanged(Event):
+    """The next raise time of some resume changed (the scheduler listens)."""
+
+    next_raises: dict[str, datetime]
+
+
+@dataclass(frozen=True)
+class TransientFailure(Event):
+    error: str
+    retry_at: datetime
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Synchronous, thread-safe publish/subscribe."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Adds a subscriber; returns a function that removes it."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber %r failed on %s", callback, type(event).__name__)

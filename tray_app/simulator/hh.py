@@ -1,0 +1,558 @@
+"""An hh.ru API simulator: a real HTTP server on 127.0.0.1 for tests and the demo.
+
+Modelled on hh-openapi.yml and FACTS.md: ``+0300`` dates, pagination, the
+``HH-User-Agent`` check, access tokens that expire (403 ``oauth/token_expired``),
+refresh tokens that work once and only after expiry, 429 ``touch_limit_exceeded``,
+captcha, the December 2025 ``forbidden``, and injected faults (5xx, HTML, garbage,
+timeouts, dropped connections). Every request is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from tray_app.core.clock import format_hh_datetime
+
+FOUR_HOURS = 4 * 3600.0
+TWO_WEEKS = 14 * 24 * 3600.0
+BLACKLISTED_AGENTS = ("python-requests", "MyApp/1.0 (my-app-feedback@example.com)")
+
+
+@dataclass
+class SimResume:
+    id: str
+    title: str
+    status: str = "published"
+    blocked: bool = False
+    can_publish: bool | None = True
+    updated_at: datetime | None = None
+    next_publish_at: datetime | None = None
+
+
+@dataclass
+class SimToken:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_used: bool = False
+    revoked: bool = False
+
+
+@dataclass
+class Fault:
+    kind: str  # 500 | 502_html | 503 | garbage | timeout | drop | captcha | forbidden | 429 | hold
+    path: str  # prefix of the request path it applies to ("" for all)
+    method: str | None = None
+    times: int = 1
+    seconds: float = 0.0  # for timeout/hold
+
+
+@dataclass
+class RecordedRequest:
+    at: datetime  # server clock
+    real_at: float  # time.time() when it arrived
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+    status: int = 0
+
+
+@dataclass
+class Publish:
+    """One publish call as the server judged it."""
+
+    resume_id: str
+    at: datetime  # server clock
+    real_at: float
+    window: datetime | None  # next_publish_at at the moment of the call
+    accepted: bool
+
+
+@dataclass
+class SimConfig:
+    cooldown: float = FOUR_HOURS
+    token_lifetime: float = TWO_WEEKS
+    client_id: str = "SIMCLIENTID"
+    client_secret: str = "SIMCLIENTSECRET"
+    max_per_page: int = 100
+    clock_offset: float = 0.0  # server clock minus real clock, seconds
+    api_closed: bool = False  # the December 2025 behaviour
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    return datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)
+
+
+class HHSimulator:
+    """State and controls; :meth:`start` serves it on an ephemeral port."""
+
+    def __init__(self, config: SimConfig | None = None, resumes: list[SimResume] | None = None):
+        self.config = config or SimConfig()
+        self.lock = threading.RLock()
+        self.resumes: dict[str, SimResume] = {}
+        self.tokens: dict[str, SimToken] = {}  # by access token
+        self.codes: dict[str, str] = {}  # code -> redirect_uri
+        self.faults: list[Fault] = []
+        self.requests: list[RecordedRequest] = []
+        self.publishes: list[Publish] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        for resume in resumes if resumes is not None else default_resumes(self.now(), self.config):
+            self.resumes[resume.id] = resume
+
+    # ---- clock and lifecycle ------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(time.time() + self.config.clock_offset, UTC)
+
+    def start(self, port: int = 0) -> HHSimulator:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._server.sim = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # ---- controls for tests -------------------------------------------------------
+
+    def issue_tokens(self, lifetime: float | None = None) -> SimToken:
+        with self.lock:
+            token = SimToken(
+                access_token="AT" + secrets.token_hex(16),
+                refresh_token="RT" + secrets.token_hex(16),
+                expires_at=self.now() + timedelta(seconds=lifetime or self.config.token_lifetime),
+            )
+            self.tokens[token.access_token] = token
+            return token
+
+    def expire_all_tokens(self) -> None:
+        with self.lock:
+            for token in self.tokens.values():
+                token.expires_at = self.now() - timedelta(seconds=1)
+
+    def revoke_all_tokens(self) -> None:
+        with self.lock:
+            for token in self.tokens.values():
+                token.revoked = True
+
+    def inject(
+        self,
+        kind: str,
+        path: str = "",
+        *,
+        method: str | None = None,
+        times: int = 1,
+        seconds: float = 0.0,
+    ) -> None:
+        with self.lock:
+            self.faults.append(Fault(kind, path, method, times, seconds))
+
+    def open_window(self, resume_id: str, in_seconds: float = 0.0) -> None:
+        """Moves a resume's window (e.g. to make it due now in a test)."""
+        with self.lock:
+            resume = self.resumes[resume_id]
+            resume.next_publish_at = _ceil_second(self.now() + timedelta(seconds=in_seconds))
+
+    def calls(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        with self.lock:
+            return [
+                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
+            ]
+
+    def premature_publishes(self) -> list[Publish]:
+        with self.lock:
+            return [p for p in self.publishes if not p.accepted]
+
+    # ---- the model ----------------------------------------------------------------
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.startswith(fault.path) and fault.method in (None, method):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def resume_json(self, resume: SimResume) -> dict[str, Any]:
+        published = resume.status == "published"
+        return {
+            "id": resume.id,
+            "title": resume.title,
+            "status": {"id": resume.status, "name": resume.status},
+            "blocked": resume.blocked,
+            "finished": True,
+            "can_publish_or_update": resume.can_publish,
+            "next_publish_at": (
+                format_hh_datetime(resume.next_publish_at)
+                if resume.next_publish_at and published
+                else None
+            ),
+            "updated_at": format_hh_datetime(resume.updated_at) if resume.updated_at else None,
+            "created_at": format_hh_datetime(resume.updated_at or self.now()),
+            "access": {"type": {"id": "everyone", "name": "everyone"}},
+            "paid_services": [],
+            "alternate_url": f"https://hh.ru/resume/{resume.id}",
+            "url": f"{self.url}/resumes/{resume.id}",
+            "total_views": 0,
+            "new_views": 0,
+        }
+
+    def publish(self, resume_id: str) -> tuple[int, dict[str, Any] | None]:
+        with self.lock:
+            now = self.now()
+            resume = self.resumes.get(resume_id)
+            if resume is None:
+                return 404, {"errors": [{"type": "not_found"}]}
+            window = resume.next_publish_at
+            if resume.blocked or resume.status != "published" or resume.can_publish is False:
+                self.publishes.append(Publish(resume_id, now, time.time(), window, False))
+                return 400, {
+                    "description": "Резюме не может быть опубликовано",
+                    "errors": [{"type": "bad_request"}],
+                }
+            if window is not None and now < window:
+                self.publishes.append(Publish(resume_id, now, time.time(), window, False))
+                return 429, {
+                    "description": "Too many requests",
+                    "errors": [{"type": "resumes", "value": "touch_limit_exceeded"}],
+                }
+            self.publishes.append(Publish(resume_id, now, time.time(), window, True))
+            resume.updated_at = now
+            resume.next_publish_at = _ceil_second(now + timedelta(seconds=self.config.cooldown))
+            return 204, None
+
+    def authorize(self, header: str | None) -> tuple[int, dict[str, Any]] | None:
+        """None when the bearer token is good; else the 403 answer."""
+
+        def oauth(value: str) -> tuple[int, dict[str, Any]]:
+            return 403, {
+                "description": "Forbidden",
+                "oauth_error": value.replace("_", "-"),
+                "errors": [{"type": "oauth", "value": value}],
+            }
+
+        if not header or not header.startswith("Bearer "):
+            return oauth("bad_authorization")
+        with self.lock:
+            token = self.tokens.get(header[len("Bearer ") :])
+            if token is None:
+                return oauth("bad_authorization")
+            if token.revoked:
+                return oauth("token_revoked")
+            if self.now() >= token.expires_at:
+                return oauth("token_expired")
+        return None
+
+    def token_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        def invalid(error: str, description: str) -> tuple[int, dict[str, Any]]:
+            return 400, {"error": error, "error_description": description}
+
+        grant = form.get("grant_type")
+        with self.lock:
+            if grant == "refresh_token":
+                refresh = form.get("refresh_token", "")
+                owner = next((t for t in self.tokens.values() if t.refresh_token == refresh), None)
+                if owner is None:
+                    return invalid("invalid_grant", "token is invalid")
+                if owner.revoked:
+                    return invalid("invalid_grant", "token deactivated")
+                if owner.refresh_used:
+                    return invalid("invalid_grant", "token has already been refreshed")
+                if self.now() < owner.expires_at:
+                    return invalid("invalid_grant", "token not expired")
+                owner.refresh_used = True
+                del self.tokens[owner.access_token]
+            elif grant == "authorization_code":
+                if (form.get("client_id"), form.get("client_secret")) != (
+                    self.config.client_id,
+                    self.config.client_secret,
+                ):
+                    return invalid("invalid_client", "client_id or client_secret not found")
+                redirect = self.codes.pop(form.get("code", ""), None)
+                if redirect is None:
+                    return invalid("invalid_grant", "code not found")
+                if redirect != form.get("redirect_uri"):
+                    return invalid("invalid_grant", "redirect_uri mismatch")
+            else:
+                return invalid("unsupported_grant_type", str(grant))
+            new = self.issue_tokens()
+        return 200, {
+            "access_token": new.access_token,
+            "token_type": "bearer",
+            "expires_in": int(self.config.token_lifetime),
+            "refresh_token": new.refresh_token,
+        }
+
+    def new_code(self, redirect_uri: str) -> str:
+        code = "CODE" + secrets.token_hex(8)
+        with self.lock:
+            self.codes[code] = redirect_uri
+        return code
+
+
+def default_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
+    """Two raisable resumes, one unpublished, one blocked; windows open soon."""
+
+    def ready(seconds: float) -> dict[str, Any]:
+        return {
+            "updated_at": now - timedelta(seconds=config.cooldown - seconds),
+            "next_publish_at": _ceil_second(now + timedelta(seconds=seconds)),
+        }
+
+    return [
+        SimResume("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "Python-разработчик", **ready(2)),
+        SimResume("b2c3d4e5f60718293a4b5c6d7e8f901234567890", "Инженер данных", **ready(4)),
+        SimResume(
+            "c3d4e5f60718293a4b5c6d7e8f90123456789012",
+            "Тимлид (черновик)",
+            status="not_published",
+            can_publish=True,
+            updated_at=now - timedelta(days=3),
+        ),
+        SimResume(
+            "d4e5f60718293a4b5c6d7e8f9012345678901234",
+            "Аналитик (заблокировано)",
+            status="blocked",
+            blocked=True,
+            can_publish=False,
+            updated_at=now - timedelta(days=10),
+            next_publish_at=now - timedelta(days=9),
+        ),
+    ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "hh-sim/1.0"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def sim(self) -> HHSimulator:
+        return self.server.sim  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """``Date`` in the simulated server's clock, whole seconds like a real server."""
+        return formatdate(self.sim.now().timestamp(), usegmt=True)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # ---- plumbing -----------------------------------------------------------------
+
+    def _send(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        request_id = secrets.token_hex(8)
+        if raw is None and body is not None:
+            if isinstance(body, dict) and status >= 400:
+                body = {**body, "request_id": request_id}
+            raw = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("X-Request-ID", request_id)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if raw:
+            self.send_header("Content-Type", f"{ctype}; charset=utf-8")
+        self.send_header("Content-Length", str(len(raw or b"")))
+        self.end_headers()
+        if raw:
+            self.wfile.write(raw)
+        self._record.status = status
+
+    def _handle(self, method: str) -> None:
+        sim = self.sim
+        parsed = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+        form = parse_qs(raw_body.decode("utf-8", "replace")) if raw_body else {}
+        self._record = RecordedRequest(
+            sim.now(),
+            time.time(),
+            method,
+            parsed.path,
+            parse_qs(parsed.query),
+            {k: v for k, v in self.headers.items()},
+            form,
+        )
+        with sim.lock:
+            sim.requests.append(self._record)
+        fault = sim._take_fault(method, parsed.path)
+        if fault is not None and self._apply_fault(fault):
+            return
+        with contextlib.suppress(BrokenPipeError):
+            self._route(
+                method,
+                parsed.path,
+                {k: v[0] for k, v in parse_qs(parsed.query).items()},
+                {k: v[0] for k, v in form.items()},
+            )
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Returns True when the fault replaced the answer."""
+        kind = fault.kind
+        if kind == "hold":
+            time.sleep(fault.seconds)
+            return False
+        if kind == "timeout":
+            time.sleep(fault.seconds)
+            self.close_connection = True
+            return True
+        if kind == "drop":
+            self.close_connection = True
+            return True
+        if kind in ("500", "503"):
+            self._send(int(kind))
+        elif kind == "502_html":
+            self._send(
+                502, raw=b"<html><body>Bad Gateway (ddos-guard)</body></html>", ctype="text/html"
+            )
+        elif kind == "garbage":
+            self._send(200, raw=b"<html>not json</html>", ctype="text/html")
+        elif kind == "captcha":
+            self._send(
+                403,
+                {
+                    "errors": [
+                        {
+                            "type": "captcha_required",
+                            "value": "captcha_required",
+                            "captcha_url": "https://hh.ru/account/captcha?state=sim",
+                        }
+                    ]
+                },
+            )
+        elif kind == "forbidden":
+            self._send(403, {"description": "Forbidden", "errors": [{"type": "forbidden"}]})
+        elif kind == "429":
+            self._send(429, {"errors": [{"type": "resumes", "value": "touch_limit_exceeded"}]})
+        else:
+            raise ValueError(f"unknown fault {kind!r}")
+        return True
+
+    def _check_agent(self) -> bool:
+        agent = self.headers.get("HH-User-Agent")
+        if not agent:
+            self._send(400, {"errors": [{"type": "bad_user_agent", "value": "unset"}]})
+            return False
+        if agent in BLACKLISTED_AGENTS or "(" not in agent:
+            self._send(400, {"errors": [{"type": "bad_user_agent", "value": "blacklisted"}]})
+            return False
+        return True
+
+    def _route(self, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> None:
+        sim = self.sim
+        if method == "GET" and path == "/oauth/authorize":
+            self._authorize_page(query)
+            return
+        if method == "POST" and path in ("/token", "/oauth/token"):
+            if path == "/token" and not self._check_agent():
+                return
+            status, body = sim.token_grant(form)
+            self._send(status, body)
+            return
+        if not self._check_agent():
+            return
+        denied = sim.authorize(self.headers.get("Authorization"))
+        if denied is not None:
+            self._send(*denied)
+            return
+        if sim.config.api_closed and path.startswith("/resumes"):
+            self._send(403, {"description": "Forbidden", "errors": [{"type": "forbidden"}]})
+            return
+        if method == "GET" and path == "/me":
+            self._send(
+                200,
+                {
+                    "id": "1",
+                    "first_name": "Иван",
+                    "last_name": "Тестов",
+                    "auth_type": "applicant",
+                    "is_applicant": True,
+                    "email": "ivan@example.com",
+                },
+            )
+        elif method == "GET" and path == "/resumes/mine":
+            self._resumes_page(query)
+        elif method == "GET" and path.startswith("/resumes/") and path.count("/") == 2:
+            resume = sim.resumes.get(path.split("/")[2])
+            if resume is None:
+                self._send(404, {"errors": [{"type": "not_found"}]})
+            else:
+                self._send(200, sim.resume_json(resume))
+        elif method == "POST" and path.startswith("/resumes/") and path.endswith("/publish"):
+            status, answer = sim.publish(path.split("/")[2])
+            self._send(status, answer)
+        else:
+            self._send(404, {"errors": [{"type": "not_found"}]})
+
+    def _resumes_page(self, query: dict[str, str]) -> None:
+        sim = self.sim
+        try:
+            page = int(query.get("page", 0))
+            per_page = min(int(query.get("per_page", 20)), sim.config.max_per_page)
+        except ValueError:
+            self._send(400, {"errors": [{"type": "bad_argument", "value": "page"}]})
+            return
+        with sim.lock:
+            items = [sim.resume_json(r) for r in sim.resumes.values()]
+        pages = max(1, math.ceil(len(items) / per_page))
+        self._send(
+            200,
+            {
+                "found": len(items),
+                "page": page,
+                "pages": pages,
+                "per_page": per_page,
+                "items": items[page * per_page : (page + 1) * per_page],
+            },
+        )
+
+    def _authorize_page(self, query: dict[str, str]) -> None:
+        """The user approves at once: redirect back with a code (or access_denied)."""
+        redirect = query.get("redirect_uri", "")
+        if query.get("client_id") != self.sim.config.client_id or not redirect:
+            self._send(400, raw=b"bad client_id or redirect_uri", ctype="text/plain")
+            return
+        params = {"code": self.sim.new_code(redirect)}
+        if "state" in query:
+            params["state"] = query["state"]
+        self._send(302, headers={"Location": f"{redirect}?{urlencode(params)}"})

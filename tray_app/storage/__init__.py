@@ -1,0 +1,1 @@
+"""Where settings, secrets, history and locks live."""

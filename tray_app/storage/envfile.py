@@ -1,0 +1,82 @@
+"""Reads the original ``update_resume_hhru`` script's ``.env`` file.
+
+Accepts what dotenv files commonly hold (comments, blank lines, ``export``, single or
+double quotes) and refuses anything else with the line number, so a typo is never
+imported as a token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+KNOWN_KEYS = (
+    "ACCESS_TOKEN",
+    "REFRESH_TOKEN",
+    "RESUME_ID",
+    "TELEGRAM_TOKEN",
+    "CHAT_ID",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "CONTACT_EMAIL",
+)
+_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+
+
+class EnvFileError(ValueError):
+    def __init__(self, line_number: int, reason: str) -> None:
+        super().__init__(f"line {line_number}: {reason}")
+        self.line_number = line_number
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    values: dict[str, str]
+    unknown_keys: tuple[str, ...]
+
+
+def _unquote(raw: str, line_number: int) -> str:
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        quote = raw[0]
+        end = raw.find(quote, 1)
+        if end == -1:
+            raise EnvFileError(line_number, "unclosed quote")
+        rest = raw[end + 1 :].strip()
+        if rest and not rest.startswith("#"):
+            raise EnvFileError(line_number, "text after the closing quote")
+        return raw[1:end]
+    value = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
+    if any(ch.isspace() for ch in value):
+        raise EnvFileError(line_number, "unquoted value contains spaces")
+    return value
+
+
+def parse_env(text: str) -> EnvFile:
+    values: dict[str, str] = {}
+    unknown: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _LINE.match(stripped)
+        if not match:
+            raise EnvFileError(number, "expected KEY=VALUE")
+        key, value = match.group(1), _unquote(match.group(2), number)
+        if key in values:
+            raise EnvFileError(number, f"{key} is set twice")
+        if key in KNOWN_KEYS:
+            values[key] = value
+        else:
+            unknown.append(key)
+    return EnvFile(values, tuple(unknown))
+
+
+def read_env(path: Path) -> EnvFile:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise EnvFileError(0, "the file is not UTF-8 text") from None
+    return parse_env(text)

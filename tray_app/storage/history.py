@@ -1,0 +1,80 @@
+"""The attempt history: one JSON object per line, appended and fsynced."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from tray_app.core.models import Attempt, Outcome
+from tray_app.core.redact import redactor
+
+log = logging.getLogger(__name__)
+
+
+class History:
+    """Append-only; a line is on disk before :meth:`append` returns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, attempt: Attempt) -> None:
+        record = {
+            "at": attempt.at.isoformat(),
+            "resume_id": attempt.resume_id,
+            "title": attempt.title,
+            "outcome": attempt.outcome.value,
+            "http_status": attempt.http_status,
+            "request_id": attempt.request_id,
+            "detail": redactor(attempt.detail) if attempt.detail else None,
+        }
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def read(self) -> list[Attempt]:
+        """Every readable line; a torn or foreign line is skipped, not fatal."""
+        attempts: list[Attempt] = []
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return attempts
+        for number, line in enumerate(lines, 1):
+            try:
+                data = json.loads(line)
+                attempts.append(
+                    Attempt(
+                        at=datetime.fromisoformat(data["at"]),
+                        resume_id=data["resume_id"],
+                        outcome=Outcome(data["outcome"]),
+                        http_status=data.get("http_status"),
+                        request_id=data.get("request_id"),
+                        detail=data.get("detail"),
+                        title=data.get("title"),
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                log.warning("history line %d is unreadable; skipped", number)
+        return attempts
+
+    def last_per_resume(self) -> dict[str, Attempt]:
+        """The latest attempt of each resume."""
+        latest: dict[str, Attempt] = {}
+        for attempt in self.read():
+            latest[attempt.resume_id] = attempt
+        return latest
+
+    def last_raised_per_resume(self) -> dict[str, datetime]:
+        raised: dict[str, datetime] = {}
+        for attempt in self.read():
+            if attempt.outcome is Outcome.RAISED:
+                raised[attempt.resume_id] = attempt.at
+        return raised

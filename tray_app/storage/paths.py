@@ -1,0 +1,59 @@
+"""Where the app keeps its files: platform folders, or one folder under ``HH_RAISER_HOME``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from tray_app import APP_ID
+
+HOME_ENV = "HH_RAISER_HOME"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def history_file(self) -> Path:
+        return self.data_dir / "history.jsonl"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir / "instance.lock"
+
+    @property
+    def control_file(self) -> Path:
+        return self.data_dir / "control.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{APP_ID}.log"
+
+    def ensure(self) -> AppPaths:
+        for folder in (self.config_dir, self.data_dir, self.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
+    """``HH_RAISER_HOME`` puts everything under one folder (tests, portable use)."""
+    env = os.environ if environ is None else environ
+    home = env.get(HOME_ENV)
+    if home:
+        root = Path(home).expanduser()
+        return AppPaths(root / "config", root / "data", root / "logs")
+    return AppPaths(
+        Path(platformdirs.user_config_dir(APP_ID, appauthor=False)),
+        Path(platformdirs.user_data_dir(APP_ID, appauthor=False)),
+        Path(platformdirs.user_log_dir(APP_ID, appauthor=False)),
+    )

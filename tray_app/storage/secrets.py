@@ -1,0 +1,111 @@
+"""Secrets in the OS keyring (service ``hh-raiser``), never in a plain file.
+
+The OAuth pair is stored as ONE keyring entry so that saving a rotated pair is a
+single atomic write: a crash leaves the old pair or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+from tray_app import APP_ID
+from tray_app.core.errors import NoKeyringError, SecretStoreError
+from tray_app.core.models import TokenPair
+from tray_app.core.redact import redactor
+
+log = logging.getLogger(__name__)
+
+TOKENS = "oauth_tokens"
+CLIENT_SECRET = "client_secret"
+TELEGRAM_BOT_TOKEN = "telegram_bot_token"
+
+
+def check_backend(backend: KeyringBackend) -> KeyringBackend:
+    """Refuses backends that store nothing or store plain text."""
+    module = type(backend).__module__
+    name = f"{module}.{type(backend).__name__}"
+    if module.startswith("keyrings.alt") or "Plaintext" in name:
+        raise NoKeyringError(f"refusing the plain-text keyring backend {name}")
+    if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        raise NoKeyringError(f"no usable keyring backend ({name})")
+    inner = getattr(backend, "backends", None)
+    if inner is not None and not inner:
+        raise NoKeyringError("no usable keyring backend (empty chain)")
+    return backend
+
+
+class SecretStore:
+    """Named secrets of this app in one keyring service."""
+
+    def __init__(self, backend: KeyringBackend | None = None, service: str = APP_ID) -> None:
+        self._backend = check_backend(backend or keyring.get_keyring())
+        self.service = service
+
+    @property
+    def backend_name(self) -> str:
+        return f"{type(self._backend).__module__}.{type(self._backend).__name__}"
+
+    def get(self, name: str) -> str | None:
+        try:
+            value = self._backend.get_password(self.service, name)
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreError(f"keyring read of {name!r} failed: {exc}") from None
+        redactor.register(value)
+        return value
+
+    def set(self, name: str, value: str) -> None:
+        redactor.register(value)
+        try:
+            self._backend.set_password(self.service, name, value)
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreError(f"keyring write of {name!r} failed: {exc}") from None
+
+    def delete(self, name: str) -> None:
+        try:
+            self._backend.delete_password(self.service, name)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreError(f"keyring delete of {name!r} failed: {exc}") from None
+
+
+class TokenStore:
+    """The OAuth pair, with its expiry and whether hh.ru rejected it."""
+
+    def __init__(self, secrets: SecretStore) -> None:
+        self._secrets = secrets
+
+    def load(self) -> TokenPair | None:
+        raw = self._secrets.get(TOKENS)
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            expires = data.get("expires_at")
+            pair = TokenPair(
+                access_token=str(data["access_token"]),
+                refresh_token=str(data["refresh_token"]),
+                expires_at=datetime.fromisoformat(expires) if expires else None,
+                rejected=bool(data.get("rejected", False)),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise SecretStoreError(
+                "the stored OAuth tokens are unreadable; sign in again"
+            ) from None
+        redactor.register(pair.access_token, pair.refresh_token)
+        return pair
+
+    def save(self, pair: TokenPair) -> None:
+        data = {
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "expires_at": pair.expires_at.isoformat() if pair.expires_at else None,
+            "rejected": pair.rejected,
+        }
+        self._secrets.set(TOKENS, json.dumps(data))

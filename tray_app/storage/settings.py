@@ -1,0 +1,241 @@
+"""Settings: everything that is not a secret, in one JSON file, validated on load.
+
+Each key is declared once in :data:`FIELDS` with its default and a converter that
+accepts both the JSON value and the text a user types in ``config set``; the same
+converter validates a hand-edited file, so a bad value is reported the same way
+wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from tray_app.core.errors import ConfigError
+from tray_app.storage.atomic import write_atomic
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_RESUME_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_hhmm(text: str) -> time:
+    match = _HHMM.match(text.strip())
+    if not match:
+        raise ValueError("expected local time as HH:MM, e.g. 09:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_active_hours(text: str) -> tuple[time, time]:
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError("expected HH:MM-HH:MM, e.g. 08:00-23:00 or 22:00-02:00")
+    start, end = (parse_hhmm(p) for p in parts)
+    if start == end:
+        raise ValueError("start and end are equal; leave empty for no limit")
+    return start, end
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number") from None
+        if not low <= number <= high or number != number:
+            raise ValueError(f"expected a number from {low:g} to {high:g}")
+        return number
+
+    return convert
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("expected a whole number")
+        try:
+            number = int(str(value).strip()) if not isinstance(value, int) else value
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return number
+
+    return convert
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in options:
+            raise ValueError("expected one of: " + ", ".join(options))
+        return text
+
+    return convert
+
+
+def _optional(check: Callable[[str], object]) -> Callable[[Any], str]:
+    """Empty means unset; anything else must pass ``check`` and is kept as typed."""
+
+    def convert(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if text:
+            check(text)
+        return text
+
+    return convert
+
+
+def _resume_ids(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    ids = [str(item).strip() for item in items if str(item).strip()]
+    for resume_id in ids:
+        if not _RESUME_ID.match(resume_id):
+            raise ValueError(f"not a resume id: {resume_id!r}")
+    return list(dict.fromkeys(ids))
+
+
+def _email(text: str) -> None:
+    if not _EMAIL.match(text):
+        raise ValueError("expected an e-mail address, e.g. me@example.com")
+
+
+def _chat_id(text: str) -> None:
+    if not re.fullmatch(r"-?\d{1,20}", text):
+        raise ValueError("expected a Telegram chat id (an integer)")
+
+
+def _plain(text: str) -> None:
+    if any(ch.isspace() for ch in text):
+        raise ValueError("must not contain spaces")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings; see :data:`FIELDS` for what each key accepts."""
+
+    enabled_resumes: list[str]
+    margin_seconds: float = 5.0
+    jitter_seconds: float = 0.0
+    anchor_time: str = ""
+    active_hours: str = ""
+    notify_level: str = "all"
+    language: str = "ru"
+    contact_email: str = ""
+    client_id: str = ""
+    redirect_port: int = 8765
+    telegram_chat_id: str = ""
+    refresh_minutes: int = 30
+    paused: bool = False
+    transport: str = "api"
+
+    def is_enabled(self, resume_id: str) -> bool:
+        return not self.enabled_resumes or resume_id in self.enabled_resumes
+
+    @property
+    def anchor(self) -> time | None:
+        return parse_hhmm(self.anchor_time) if self.anchor_time else None
+
+    @property
+    def active_window(self) -> tuple[time, time] | None:
+        return parse_active_hours(self.active_hours) if self.active_hours else None
+
+
+FIELDS: dict[str, Callable[[Any], Any]] = {
+    "enabled_resumes": _resume_ids,
+    "margin_seconds": _number(0, 3600),
+    "jitter_seconds": _number(0, 3600),
+    "anchor_time": _optional(parse_hhmm),
+    "active_hours": _optional(parse_active_hours),
+    "notify_level": _choice("all", "important", "off"),
+    "language": _choice("ru", "en"),
+    "contact_email": _optional(_email),
+    "client_id": _optional(_plain),
+    "redirect_port": _integer(1024, 65535),
+    "telegram_chat_id": _optional(_chat_id),
+    "refresh_minutes": _integer(5, 1440),
+    "paused": _boolean,
+    "transport": _choice("api"),
+}
+assert set(FIELDS) == {f.name for f in fields(Settings)}
+
+DEFAULTS = Settings(enabled_resumes=[])
+
+
+def validate(key: str, value: Any) -> Any:
+    """Converts a JSON or typed-in value for ``key``; :class:`ConfigError` says why not."""
+    if key not in FIELDS:
+        raise ConfigError(f"unknown setting {key!r}; known: {', '.join(FIELDS)}")
+    try:
+        return FIELDS[key](value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc} (got {value!r})") from None
+
+
+def to_text(value: Any) -> str:
+    """How ``config get`` shows a value."""
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class SettingsStore:
+    """Loads and saves :class:`Settings` at one path, atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> Settings:
+        if not self.path.exists():
+            return DEFAULTS
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{self.path}: not a valid settings file ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{self.path}: expected a JSON object")
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            try:
+                values[key] = validate(key, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.path}: {exc}") from None
+        return replace(DEFAULTS, **values)
+
+    def save(self, settings: Settings) -> None:
+        data = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+        write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def set(self, key: str, value: Any) -> Settings:
+        """Validates and saves one key; returns the new settings."""
+        updated = replace(self.load(), **{key: validate(key, value)})
+        self.save(updated)
+        return updated
+
+    def mtime(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return None

@@ -1,0 +1,1 @@
+"""Ways of talking to hh.ru."""

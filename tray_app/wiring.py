@@ -1,0 +1,179 @@
+"""The composition root: builds the core and its storage and transports from the
+environment. Adapters (CLI, tray) call :func:`build_runtime` and nothing else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from keyring.backend import KeyringBackend
+
+from tray_app.core.clock import Clock, ServerClock, SystemClock
+from tray_app.core.engine import Engine, EngineOptions
+from tray_app.core.errors import ConfigError
+from tray_app.core.events import EventBus, TokenRefreshed
+from tray_app.core.models import TokenPair
+from tray_app.storage.history import History
+from tray_app.storage.paths import AppPaths, app_paths
+from tray_app.storage.secrets import SecretStore, TokenStore
+from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
+from tray_app.transports.hh_api import ApiTransport, hh_user_agent
+from tray_app.transports.http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpClient
+from tray_app.transports.oauth import OAuthClient, TokenManager
+
+log = logging.getLogger(__name__)
+
+API_URL_ENV = "HH_RAISER_API_URL"
+OAUTH_URL_ENV = "HH_RAISER_OAUTH_URL"
+TELEGRAM_URL_ENV = "HH_RAISER_TELEGRAM_URL"
+TIMEOUT_ENV = "HH_RAISER_TIMEOUT"
+DEFAULT_API_URL = "https://api.hh.ru"
+DEFAULT_OAUTH_URL = "https://hh.ru"
+DEFAULT_TELEGRAM_URL = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api: str
+    oauth: str
+    telegram: str
+    read_timeout: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Endpoints:
+        raw_timeout = environ.get(TIMEOUT_ENV, "")
+        try:
+            timeout = float(raw_timeout) if raw_timeout else READ_TIMEOUT
+        except ValueError:
+            raise ConfigError(f"{TIMEOUT_ENV}: expected seconds, got {raw_timeout!r}") from None
+        return cls(
+            api=environ.get(API_URL_ENV) or DEFAULT_API_URL,
+            oauth=environ.get(OAUTH_URL_ENV) or DEFAULT_OAUTH_URL,
+            telegram=environ.get(TELEGRAM_URL_ENV) or DEFAULT_TELEGRAM_URL,
+            read_timeout=timeout,
+        )
+
+
+class SettingsProvider:
+    """The current settings, re-read when the file changes on disk.
+
+    A file made invalid by hand does not stop the app: the last good settings stay
+    in force and the error is logged once.
+    """
+
+    def __init__(self, store: SettingsStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._mtime: float | None = None
+        self._settings: Settings = DEFAULTS
+        self._bad_mtime: float | None = None
+        self.reload_if_changed(strict=True)
+
+    def reload_if_changed(self, *, strict: bool = False) -> bool:
+        """True when the settings changed. ``strict`` raises on a bad file."""
+        mtime = self.store.mtime()
+        with self._lock:
+            if mtime == self._mtime or (mtime is not None and mtime == self._bad_mtime):
+                return False
+            try:
+                settings = self.store.load()
+            except ConfigError:
+                if strict:
+                    raise
+                self._bad_mtime = mtime
+                log.exception("settings file is invalid; keeping the previous settings")
+                return False
+            changed = settings != self._settings
+            self._settings, self._mtime = settings, mtime
+            return changed
+
+    def __call__(self) -> Settings:
+        return self._settings
+
+
+@dataclass
+class Runtime:
+    paths: AppPaths
+    endpoints: Endpoints
+    settings: SettingsProvider
+    clock: Clock
+    server_clock: ServerClock
+    bus: EventBus
+    history: History
+    secrets: SecretStore
+    tokens: TokenManager
+    oauth: OAuthClient
+    transport: ApiTransport
+    engine: Engine
+    http_clients: list[HttpClient] = field(default_factory=list)
+
+    def has_account(self) -> bool:
+        return TokenStore(self.secrets).load() is not None
+
+    def close(self) -> None:
+        for client in self.http_clients:
+            client.close()
+
+
+def build_runtime(
+    environ: Mapping[str, str] | None = None,
+    *,
+    keyring_backend: KeyringBackend | None = None,
+    clock: Clock | None = None,
+    engine_options: EngineOptions | None = None,
+) -> Runtime:
+    """Wires everything; raises ConfigError / NoKeyringError with a clear message."""
+    env = os.environ if environ is None else environ
+    paths = app_paths(dict(env)).ensure()
+    endpoints = Endpoints.from_env(env)
+    settings = SettingsProvider(SettingsStore(paths.settings_file))
+    clock = clock or SystemClock()
+    server_clock = ServerClock()
+    bus = EventBus()
+    secrets = SecretStore(keyring_backend)
+    token_store = TokenStore(secrets)
+
+    def user_agent() -> dict[str, str]:
+        agent = hh_user_agent(settings().contact_email)
+        return {"HH-User-Agent": agent, "User-Agent": agent}
+
+    def http_client(base_url: str, sampled_clock: ServerClock) -> HttpClient:
+        return HttpClient(
+            base_url,
+            headers={"Accept": "application/json"},
+            clock=clock,
+            server_clock=sampled_clock,
+            timeout=(CONNECT_TIMEOUT, endpoints.read_timeout),
+            dynamic_headers=user_agent,
+        )
+
+    api_http = http_client(endpoints.api, server_clock)
+    # hh.ru's site and API may differ in clock; only the API's clock plans raises
+    oauth_http = http_client(endpoints.oauth, ServerClock())
+
+    def on_refreshed(pair: TokenPair) -> None:
+        bus.publish(TokenRefreshed(pair.expires_at))
+
+    oauth = OAuthClient(api_http, oauth_http, server_clock, clock)
+    tokens = TokenManager(token_store, oauth, server_clock, clock, on_refreshed)
+    transport = ApiTransport(api_http, tokens)
+    history = History(paths.history_file)
+    engine = Engine(transport, settings, history, bus, clock, server_clock, engine_options)
+    return Runtime(
+        paths=paths,
+        endpoints=endpoints,
+        settings=settings,
+        clock=clock,
+        server_clock=server_clock,
+        bus=bus,
+        history=history,
+        secrets=secrets,
+        tokens=tokens,
+        oauth=oauth,
+        transport=transport,
+        engine=engine,
+        http_clients=[api_http, oauth_http],
+    )
