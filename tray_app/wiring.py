@@ -133,7 +133,7 @@ def build_runtime(
     clock = clock or SystemClock()
     server_clock = ServerClock()
     bus = EventBus()
-    secrets = SecretStore(keyring_backend)
+    secrets = SecretStore(keyring_backend, service=paths.keyring_service)
     token_store = TokenStore(secrets)
 
     def user_agent() -> dict[str, str]:

@@ -148,6 +148,7 @@ class Engine:
         self._list_retry_at: datetime | None = None
         self._lock = threading.RLock()
         self._last_agenda: dict[str, datetime] = {}
+        self._quiet: set[str] = set()  # ids whose state change a caller reports itself
         self._past = history.last_per_resume()
         self._past_raises = history.last_raised_per_resume()
 
@@ -210,6 +211,8 @@ class Engine:
         if {r.id: r.title for r in before.values()} != {r.id: r.title for r in resumes}:
             self._bus.publish(ResumesChanged(tuple(resumes)))
         for track in fresh.values():
+            if track.resume.id in self._quiet:
+                continue
             if settings.is_enabled(track.resume.id) and not track.resume.publishable:
                 self._report_unpublishable(track, self._unpublishable_reason(track.resume))
 
@@ -439,14 +442,7 @@ class Engine:
             self.refresh()
             return self._record(track, Outcome.TOO_EARLY, exc=exc)
         except NotPublishable as exc:
-            track.refused_signature = before.state_signature
-            track.reported_signature = None  # a refusal is news even if the state was told
-            attempt = self._report_unpublishable(
-                track, "refused", status=exc.status, request_id=exc.request_id
-            )
-            self.replan()
-            assert attempt is not None
-            return attempt
+            return self._refused(track, exc)
         except RemoteError as exc:
             return self._raise_failed(track, exc)
         confirmed = self._verify(before)
@@ -460,6 +456,28 @@ class Engine:
             track.retry_at = self._clock.now() + backoff(track.failures)
         attempt = self._record(track, outcome, status=receipt.status, request_id=receipt.request_id)
         self.replan()
+        return attempt
+
+    def _refused(self, track: _Track, exc: NotPublishable) -> Attempt:
+        """400 on publish: re-read to learn why, then tell the user once, with the
+        refused request's status and id, and skip until the resume changes."""
+        self._quiet.add(track.resume.id)
+        try:
+            self.refresh()
+        finally:
+            self._quiet.discard(track.resume.id)
+        track = self._tracks.get(track.resume.id, track)
+        if track.resume.publishable:
+            track.refused_signature = track.resume.state_signature
+            reason = "refused"
+        else:
+            reason = self._unpublishable_reason(track.resume)
+        track.reported_signature = None
+        attempt = self._report_unpublishable(
+            track, reason, status=exc.status, request_id=exc.request_id
+        )
+        self.replan()
+        assert attempt is not None
         return attempt
 
     def _raise_failed(self, track: _Track, exc: RemoteError) -> Attempt:

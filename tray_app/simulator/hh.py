@@ -51,7 +51,7 @@ class SimToken:
 
 @dataclass
 class Fault:
-    kind: str  # 500 | 502_html | 503 | garbage | timeout | drop | captcha | forbidden | 429 | hold
+    kind: str  # 500 503 502_html 404 garbage timeout drop captcha forbidden 429 noop_publish hold
     path: str  # prefix of the request path it applies to ("" for all)
     method: str | None = None
     times: int = 1
@@ -122,7 +122,9 @@ class HHSimulator:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.sim = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -170,7 +172,7 @@ class HHSimulator:
         with self.lock:
             self.faults.append(Fault(kind, path, method, times, seconds))
 
-    def open_window(self, resume_id: str, in_seconds: float = 0.0) -> None:
+    def open_window(self, resume_id: str, in_seconds: float = -1.0) -> None:
         """Moves a resume's window (e.g. to make it due now in a test)."""
         with self.lock:
             resume = self.resumes[resume_id]
@@ -445,6 +447,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 502, raw=b"<html><body>Bad Gateway (ddos-guard)</body></html>", ctype="text/html"
             )
+        elif kind == "404":
+            self._send(404, raw=b"<html>no such page</html>", ctype="text/html")
+        elif kind == "noop_publish":  # accepted, but the resume does not change
+            self._send(204)
         elif kind == "garbage":
             self._send(200, raw=b"<html>not json</html>", ctype="text/html")
         elif kind == "captcha":

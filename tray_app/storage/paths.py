@@ -18,6 +18,9 @@ class AppPaths:
     config_dir: Path
     data_dir: Path
     log_dir: Path
+    keyring_service: str = APP_ID
+    """``hh-raiser``; under ``HH_RAISER_HOME`` the home's path is appended, so a
+    portable or test home never reads or overwrites the user's own tokens."""
 
     @property
     def settings_file(self) -> Path:
@@ -51,7 +54,7 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
     home = env.get(HOME_ENV)
     if home:
         root = Path(home).expanduser()
-        return AppPaths(root / "config", root / "data", root / "logs")
+        return AppPaths(root / "config", root / "data", root / "logs", f"{APP_ID}@{root.resolve()}")
     return AppPaths(
         Path(platformdirs.user_config_dir(APP_ID, appauthor=False)),
         Path(platformdirs.user_data_dir(APP_ID, appauthor=False)),

@@ -1,0 +1,108 @@
+"""Shared fixtures: the hh.ru simulator on 127.0.0.1, isolated homes, keyrings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tray_app.core.engine import EngineOptions
+from tray_app.core.models import TokenPair
+from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.secrets import TokenStore
+from tray_app.storage.settings import SettingsStore
+from tray_app.wiring import Runtime, build_runtime
+
+SHORT_COOLDOWN = 3.0
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        self._mono = 1000.0
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float, *, wall_only: bool = False) -> None:
+        self._now += timedelta(seconds=seconds)
+        if not wall_only:
+            self._mono += seconds
+
+
+@pytest.fixture
+def sim() -> Iterator[HHSimulator]:
+    simulator = HHSimulator(SimConfig(cooldown=SHORT_COOLDOWN)).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def environ(sim: HHSimulator, home: Path) -> dict[str, str]:
+    return {
+        "HH_RAISER_HOME": str(home),
+        "HH_RAISER_API_URL": sim.url,
+        "HH_RAISER_OAUTH_URL": sim.url,
+        "HH_RAISER_TIMEOUT": "2",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+@pytest.fixture
+def keyring_backend() -> MemoryKeyring:
+    return MemoryKeyring()
+
+
+def write_settings(home: Path, **values: object) -> None:
+    store = SettingsStore(home / "config" / "settings.json")
+    for key, value in values.items():
+        store.set(key, value)
+
+
+def make_runtime(
+    environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    *,
+    with_tokens: bool = True,
+    engine_options: EngineOptions | None = None,
+    **settings: object,
+) -> Runtime:
+    home = Path(environ["HH_RAISER_HOME"])
+    write_settings(
+        home, **{"contact_email": "tests@example.com", "margin_seconds": 0.2, **settings}
+    )
+    runtime = build_runtime(environ, keyring_backend=keyring_backend, engine_options=engine_options)
+    if with_tokens:
+        token = sim.issue_tokens()
+        TokenStore(runtime.secrets).save(
+            TokenPair(token.access_token, token.refresh_token, token.expires_at)
+        )
+    return runtime
+
+
+@pytest.fixture
+def runtime(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> Iterator[Runtime]:
+    rt = make_runtime(environ, keyring_backend, sim)
+    yield rt
+    rt.close()
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))

@@ -1,0 +1,230 @@
+"""The engine against the simulator over real HTTP (no scheduler thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from tray_app.core.engine import REFRESH_KEY, EngineOptions, NotDue
+from tray_app.core.events import Event, RaiseAttempted, ResumesChanged, ResumeSkipped
+from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.simulator.hh import HHSimulator, SimResume
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.wiring import Runtime, build_runtime
+
+from .conftest import make_runtime
+
+A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
+UNPUBLISHED = "c3d4e5f60718293a4b5c6d7e8f90123456789012"
+BLOCKED = "d4e5f60718293a4b5c6d7e8f9012345678901234"
+
+
+@pytest.fixture
+def rt(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> Iterator[Runtime]:
+    runtime = make_runtime(
+        environ,
+        keyring_backend,
+        sim,
+        margin_seconds=0,
+        engine_options=EngineOptions(sleep=lambda _: None),
+    )
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def events(rt: Runtime) -> list[Event]:
+    seen: list[Event] = []
+    rt.bus.subscribe(seen.append)
+    return seen
+
+
+def due_now(sim: HHSimulator, *ids: str) -> None:
+    for resume_id in ids:
+        sim.open_window(resume_id, in_seconds=-3)
+
+
+def test_unpublishable_resumes_are_reported_once(rt: Runtime, events: list[Event]) -> None:
+    for _ in range(3):
+        assert rt.engine.refresh()
+    skipped = [e for e in events if isinstance(e, ResumeSkipped)]
+    assert sorted((e.resume.id, e.reason) for e in skipped) == [
+        (UNPUBLISHED, "not_published"),
+        (BLOCKED, "blocked"),
+    ]
+    lines = [a for a in rt.history.read() if a.outcome is Outcome.NOT_PUBLISHABLE]
+    assert len(lines) == 2
+    assert set(rt.engine.agenda()) == {A, B}
+
+
+def test_a_changed_state_is_reported_again_and_unblocked_resumes_are_planned(
+    rt: Runtime, sim: HHSimulator, events: list[Event]
+) -> None:
+    rt.engine.refresh()
+    blocked = sim.resumes[BLOCKED]
+    blocked.blocked, blocked.status, blocked.can_publish = False, "published", True
+    rt.engine.refresh()
+    assert BLOCKED in rt.engine.agenda()
+    blocked.blocked, blocked.status = True, "blocked"
+    rt.engine.refresh()
+    assert len([e for e in events if isinstance(e, ResumeSkipped) and e.resume.id == BLOCKED]) == 2
+
+
+def test_due_resume_is_raised_and_confirmed(
+    rt: Runtime, sim: HHSimulator, events: list[Event]
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.RAISED
+    assert attempt.http_status == 204 and attempt.request_id
+    line = rt.history.read()[-1]
+    assert (line.resume_id, line.outcome, line.http_status, line.request_id) == (
+        A,
+        Outcome.RAISED,
+        204,
+        attempt.request_id,
+    )
+    raised = [e for e in events if isinstance(e, RaiseAttempted)]
+    assert raised[-1].next_raise_at is not None
+    assert raised[-1].next_raise_at - rt.clock.now() > timedelta(seconds=1.5)
+
+
+def test_raise_due_refuses_to_publish_early(rt: Runtime, sim: HHSimulator) -> None:
+    sim.open_window(A, in_seconds=60)
+    rt.engine.refresh()
+    assert rt.engine.raise_due(A) is None
+    assert sim.calls("POST", "/resumes/") == []
+
+
+def test_publish_that_changes_nothing_is_unconfirmed(rt: Runtime, sim: HHSimulator) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.inject("noop_publish", f"/resumes/{A}/publish")
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.UNCONFIRMED
+    retry = rt.engine.agenda()[A]
+    assert timedelta(seconds=25) < retry - rt.clock.now() <= timedelta(seconds=30)
+    assert len(sim.calls("GET", "/resumes/mine")) == 1 + 2  # first read + two verifications
+
+
+def test_429_rereads_and_reschedules_without_failure(rt: Runtime, sim: HHSimulator) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.inject("429", f"/resumes/{A}/publish")
+    sim.open_window(A, in_seconds=30)  # the server's real window is later than we knew
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.TOO_EARLY
+    assert rt.engine.agenda()[A] - rt.clock.now() > timedelta(seconds=25)
+    assert rt.engine._tracks[A].failures == 0
+
+
+def test_400_on_publish_is_reported_once_and_skipped(
+    rt: Runtime, sim: HHSimulator, events: list[Event]
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.resumes[A].can_publish = False  # hh.ru now refuses, the list we hold is stale
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.NOT_PUBLISHABLE
+    rt.engine.refresh()
+    rt.engine.refresh()
+    assert A not in rt.engine.agenda()
+    assert len([e for e in events if isinstance(e, ResumeSkipped) and e.resume.id == A]) == 1
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+
+
+def test_transient_failures_back_off_and_the_next_raise_still_happens(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A, B)
+    rt.engine.refresh()
+    sim.inject("500", f"/resumes/{A}/publish")
+    failed = rt.engine.raise_due(A)
+    assert failed is not None and failed.outcome is Outcome.FAILED and failed.http_status == 500
+    assert rt.engine.agenda()[A] - rt.clock.now() > timedelta(seconds=25)
+    ok = rt.engine.raise_due(B)
+    assert ok is not None and ok.outcome is Outcome.RAISED
+
+
+def test_list_failure_schedules_a_retry(rt: Runtime, sim: HHSimulator) -> None:
+    sim.inject("timeout", "/resumes/mine", seconds=2.5, times=3)
+    assert not rt.engine.refresh()
+    assert REFRESH_KEY in rt.engine.agenda()
+    assert rt.engine.refresh()
+    assert REFRESH_KEY not in rt.engine.agenda()
+
+
+def test_new_resumes_appear_and_deleted_ones_go(
+    rt: Runtime, sim: HHSimulator, events: list[Event]
+) -> None:
+    rt.engine.refresh()
+    del sim.resumes[B]
+    sim.resumes["e5"] = SimResume(
+        "e5", "Новое резюме", updated_at=sim.now(), next_publish_at=sim.now() + timedelta(hours=1)
+    )
+    rt.engine.refresh()
+    ids = {r.id for r in rt.engine.snapshot().resumes}
+    assert "e5" in ids and B not in ids
+    assert isinstance([e for e in events if isinstance(e, ResumesChanged)][-1], ResumesChanged)
+
+
+def test_revoked_token_stops_raising_until_sign_in(rt: Runtime, sim: HHSimulator) -> None:
+    sim.revoke_all_tokens()
+    rt.engine.refresh()
+    assert rt.engine.auth_state is AuthState.SIGN_IN_NEEDED
+    assert rt.engine.agenda() == {}
+
+
+def test_captcha_waits_and_retries_later(rt: Runtime, sim: HHSimulator) -> None:
+    sim.inject("captcha", "/resumes/mine")
+    rt.engine.refresh()
+    snap = rt.engine.snapshot()
+    assert snap.auth_state is AuthState.CAPTCHA_NEEDED and snap.captcha_url
+    assert set(rt.engine.agenda()) == {REFRESH_KEY}
+    rt.engine.run_agenda_item(REFRESH_KEY)
+    assert rt.engine.auth_state is AuthState.OK
+
+
+def test_closed_api_is_reported(rt: Runtime, sim: HHSimulator) -> None:
+    sim.config.api_closed = True
+    rt.engine.refresh()
+    assert rt.engine.auth_state is AuthState.API_CLOSED
+
+
+def test_raise_now_raises_what_is_due_and_sends_nothing_for_the_rest(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A)
+    sim.open_window(B, in_seconds=600)
+    results = rt.engine.raise_now()
+    by_id = {r.resume_id: r for r in results}
+    assert isinstance(by_id[A], Attempt) and by_id[A].outcome is Outcome.RAISED
+    assert isinstance(by_id[B], NotDue)
+    assert [c.path for c in sim.calls("POST", "/resumes/")] == [f"/resumes/{A}/publish"]
+
+
+def test_disabled_resumes_are_not_planned(rt: Runtime, sim: HHSimulator, home: object) -> None:
+    rt.settings.store.set("enabled_resumes", B)
+    rt.settings.reload_if_changed()
+    rt.engine.refresh()
+    assert set(rt.engine.agenda()) == {B}
+    assert {r.id: r.enabled for r in rt.engine.snapshot().resumes}[A] is False
+
+
+def test_last_raise_survives_a_restart(
+    rt: Runtime, sim: HHSimulator, environ: dict[str, str], keyring_backend: MemoryKeyring
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None
+    again = build_runtime(environ, keyring_backend=keyring_backend)
+    again.engine.refresh()
+    status = {r.id: r for r in again.engine.snapshot().resumes}[A]
+    assert status.last_raise_at == attempt.at and status.last_outcome is Outcome.RAISED
