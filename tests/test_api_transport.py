@@ -22,7 +22,7 @@ from tray_app.core.errors import (
     TooEarly,
 )
 from tray_app.simulator.hh import HHSimulator
-from tray_app.transports.hh_api import ApiTransport, hh_user_agent
+from tray_app.transports.hh_api import hh_user_agent
 from tray_app.transports.http import HttpClient, default_retry
 from tray_app.wiring import Runtime
 

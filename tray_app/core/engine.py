@@ -157,8 +157,8 @@ class Engine:
     def refresh(self) -> bool:
         """Re-reads the resume list; True when it worked. Errors are handled here."""
         try:
-            self._calibrate()
             resumes = self.transport.list_resumes()
+            self._calibrate()
         except RemoteError as exc:
             self._list_failed(exc)
             return False
@@ -338,6 +338,9 @@ class Engine:
         )
         if track.retry_at is not None and track.retry_at > planned:
             planned = track.retry_at
+        if planned <= now and track.next_raise_at is not None and track.next_raise_at <= now:
+            planned = track.next_raise_at  # already overdue: keep the time, or every
+            # re-plan would move it to "now" and the scheduler would chase it
         return planned
 
     def replan(self) -> dict[str, datetime]:

@@ -120,6 +120,10 @@ class Scheduler:
             self.wakeups += 1
             if self._on_wake is not None:
                 self._guarded(self._on_wake)
+        with self._commands_lock:
+            abandoned, self._commands = self._commands, []
+        for _, future in abandoned:
+            future.cancel()  # the caller learns at once that it will not run
 
     def _detect_jump(self, wall: datetime, mono: float) -> tuple[datetime, float]:
         """Catches suspend/resume and clock changes; returns the new reference pair."""

@@ -1,0 +1,279 @@
+"""The ``hh-raiser`` command as a user runs it: real processes, the simulator over
+HTTP, and a real Secret Service keyring (gnome-keyring under dbus-run-session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from tray_app.core.faults import CRASH_ENV, CRASH_EXIT_CODE
+from tray_app.simulator.hh import HHSimulator, SimToken
+from tray_app.storage.paths import app_paths
+from tray_app.storage.secrets import SecretStore, TokenStore
+
+from .conftest import in_ci
+
+pytestmark = pytest.mark.integration
+
+A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
+
+
+@pytest.fixture(autouse=True)
+def secret_service() -> None:
+    backend = keyring.get_keyring()
+    if "SecretService" not in type(backend).__module__:
+        message = (
+            f"needs a Secret Service keyring (have {type(backend).__name__}); run scripts/test"
+        )
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def env(environ: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **environ, "PYTHONUNBUFFERED": "1"}
+
+
+def hh(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tray_app", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def write_env_file(path: Path, token: SimToken, **extra: str) -> Path:
+    lines = [
+        "# the old script's settings",
+        f"ACCESS_TOKEN={token.access_token}",
+        f'REFRESH_TOKEN="{token.refresh_token}"',
+        f"RESUME_ID={A}",
+        "TELEGRAM_TOKEN=123456:ABCdefGhIJKlmnOPQRstuVWxyz0123456789",
+        "CHAT_ID=-1001234567890",
+        "CONTACT_EMAIL=user@example.com",
+        *(f"{k}={v}" for k, v in extra.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def stored_pair(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    return TokenStore(SecretStore(service=app_paths(env).keyring_service)).load()
+
+
+def import_tokens(env: dict[str, str], sim: HHSimulator, tmp_path: Path, **extra: str) -> SimToken:
+    token = sim.issue_tokens()
+    result = hh(env, "import-env", str(write_env_file(tmp_path / ".env", token, **extra)))
+    assert result.returncode == 0, result.stderr
+    hh(env, "config", "set", "margin_seconds", "0")
+    return token
+
+
+@pytest.fixture
+def running(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> Iterator[subprocess.Popen[str]]:
+    import_tokens(env, sim, tmp_path)
+    hh(env, "config", "set", "enabled_resumes", "")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "run", "--headless"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    control = app_paths(env).control_file
+    deadline = time.monotonic() + 20
+    while not control.exists() and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    assert control.exists()
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tray_app", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "hh-raiser 0.1.0"
+
+
+def test_import_env_round_trip(env: dict[str, str], sim: HHSimulator, tmp_path: Path) -> None:
+    token = sim.issue_tokens()
+    result = hh(
+        env,
+        "import-env",
+        str(write_env_file(tmp_path / ".env", token, CLIENT_SECRET="s3cr3t-client-value")),
+    )
+    assert result.returncode == 0, result.stderr
+    assert token.access_token not in result.stdout + result.stderr
+    assert "s3cr3t-client-value" not in result.stdout + result.stderr
+    assert "токены hh.ru" in result.stdout and A in result.stdout
+    pair = stored_pair(env)
+    assert (pair.access_token, pair.refresh_token) == (token.access_token, token.refresh_token)
+    secrets = SecretStore(service=app_paths(env).keyring_service)
+    assert secrets.get("telegram_bot_token") == "123456:ABCdefGhIJKlmnOPQRstuVWxyz0123456789"
+    assert secrets.get("client_secret") == "s3cr3t-client-value"
+    assert hh(env, "config", "get", "enabled_resumes").stdout.strip() == A
+    assert hh(env, "config", "get", "telegram_chat_id").stdout.strip() == "-1001234567890"
+    settings_text = app_paths(env).settings_file.read_text()
+    assert token.access_token not in settings_text and "ABCdefGh" not in settings_text
+    # the imported account works
+    status = hh(env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["auth"]["state"] == "ok"
+    assert {r["id"]: r["enabled"] for r in data["resumes"]} == {
+        A: True,
+        B: False,
+        "c3d4e5f60718293a4b5c6d7e8f90123456789012": False,
+        "d4e5f60718293a4b5c6d7e8f9012345678901234": False,
+    }
+
+
+def test_malformed_env_file_is_refused_with_its_line(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("ACCESS_TOKEN=abc\nREFRESH_TOKEN=def\nthis is not a setting\n")
+    result = hh(env, "import-env", str(path))
+    assert result.returncode == 1
+    assert "строка 3" in result.stderr
+    assert stored_pair(env) is None
+
+
+def test_status_json_and_live_control_of_a_running_instance(
+    env: dict[str, str], sim: HHSimulator, running: subprocess.Popen[str]
+) -> None:
+    # wait for the first raises
+    deadline = time.monotonic() + 20
+    while len([p for p in sim.publishes if p.accepted]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    result = hh(env, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["auth"]["state"] == "ok"
+    by_id = {r["id"]: r for r in data["resumes"]}
+    assert set(by_id) == set(sim.resumes)
+    for resume_id in (A, B):
+        entry = by_id[resume_id]
+        assert set(entry) >= {
+            "id",
+            "title",
+            "enabled",
+            "last_raise_at",
+            "last_outcome",
+            "next_raise_at",
+        }
+        assert entry["title"] == sim.resumes[resume_id].title and entry["enabled"] is True
+        assert entry["last_outcome"] == "raised"
+        assert entry["last_raise_at"].endswith("+00:00") and entry["next_raise_at"]
+    assert by_id["c3d4e5f60718293a4b5c6d7e8f90123456789012"]["next_raise_at"] is None
+    # a second instance refuses to start
+    second = hh(env, "run", "--headless", timeout=20)
+    assert second.returncode == 5 and "уже запущен" in second.stderr
+    # settings reach the running instance without a restart
+    assert hh(env, "config", "set", "enabled_resumes", B).returncode == 0
+    data = json.loads(hh(env, "status", "--json").stdout)
+    enabled = {r["id"]: r["enabled"] for r in data["resumes"]}
+    assert enabled[A] is False and enabled[B] is True
+    assert {r["id"]: r["next_raise_at"] for r in data["resumes"]}[A] is None
+    # raise-now goes through the running instance: nothing is due right after a raise
+    now = hh(env, "raise-now", "--resume", B)
+    assert now.returncode in (0, 3), now.stdout + now.stderr
+    # SIGTERM: clean exit 0
+    running.send_signal(signal.SIGTERM)
+    assert running.wait(timeout=20) == 0
+    assert not app_paths(env).control_file.exists()
+
+
+def test_invalid_grant_means_sign_in_needed(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    import_tokens(env, sim, tmp_path)
+    sim.expire_all_tokens()
+    for token in sim.tokens.values():
+        token.refresh_used = True
+    result = hh(env, "raise-now")
+    assert result.returncode == 4, result.stdout + result.stderr
+    status = hh(env, "status", "--json")
+    assert status.returncode == 4
+    assert json.loads(status.stdout)["auth"]["state"] == "sign_in_needed"
+    assert len(sim.calls("POST", "/token")) == 1  # the dead refresh token is not sent again
+
+
+def test_raise_now_exit_codes(env: dict[str, str], sim: HHSimulator, tmp_path: Path) -> None:
+    import_tokens(env, sim, tmp_path)
+    sim.open_window(A, in_seconds=-3)
+    assert hh(env, "raise-now").returncode == 0
+    again = hh(env, "raise-now")
+    assert again.returncode == 3 and "ещё рано" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("crash_at", "usable_after"),
+    [("before_refresh", True), ("after_refresh_response", False), ("after_refresh_saved", True)],
+)
+def test_a_killed_process_loses_no_usable_token_outside_the_named_window(
+    crash_at: str, usable_after: bool, env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    import_tokens(env, sim, tmp_path)
+    sim.open_window(A, in_seconds=-3)
+    sim.expire_all_tokens()
+    crashed = hh({**env, CRASH_ENV: crash_at}, "raise-now")
+    assert crashed.returncode == CRASH_EXIT_CODE
+    after = hh(env, "raise-now")
+    if usable_after:
+        assert after.returncode == 0, after.stdout + after.stderr
+    else:  # the one unavoidable window: hh.ru issued a new pair, nobody saved it
+        assert after.returncode == 4
+
+
+def test_no_keyring_gives_a_clear_error(env: dict[str, str]) -> None:
+    bare = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    result = hh(bare, "status")
+    assert result.returncode == 1
+    assert "gnome-keyring" in result.stderr and "открытым текстом" in result.stderr
+
+
+def test_secrets_never_reach_files_the_app_writes(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    token = import_tokens(env, sim, tmp_path, CLIENT_SECRET="client-secret-value-xyz")
+    sim.inject("500", "/resumes/mine", times=10)  # failures get logged with details
+    hh(env, "-v", "status")
+    sim.expire_all_tokens()
+    hh(env, "-v", "raise-now")
+    new = stored_pair(env)
+    home = Path(env["HH_RAISER_HOME"])
+    secrets = [
+        token.access_token,
+        token.refresh_token,
+        new.access_token,
+        new.refresh_token,
+        "client-secret-value-xyz",
+        "ABCdefGhIJKlmnOPQRstuVWxyz",
+    ]
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".log") for p in written)
+    for path in written:
+        text = path.read_text(errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{secret[:6]}… found in {path}"
