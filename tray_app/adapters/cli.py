@@ -41,6 +41,7 @@ from tray_app.core.errors import (
     AlreadyRunningError,
     ConfigError,
     HHRaiserError,
+    NoKeyringError,
     SignInNeeded,
 )
 from tray_app.core.events import Event
@@ -202,9 +203,14 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
 
 def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
     """No command: run if an account is set up, else the demo."""
-    runtime = cli.runtime()
-    has_account = runtime.has_account()
-    runtime.close()
+    try:
+        runtime = cli.runtime()
+    except NoKeyringError as exc:  # the demo keeps its fake tokens in memory
+        cli.complain(error_text(exc, cli.language))
+        has_account = False
+    else:
+        has_account = runtime.has_account()
+        runtime.close()
     if has_account:
         return cmd_run(cli, args)
     cli.say(t("demo.no_account", cli.language))

@@ -7,11 +7,13 @@ A loopback HTTP server on an ephemeral port; its port and a random key are in
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,8 +101,10 @@ class ControlServer:
         server.daemon_threads = True
         server.control = self  # type: ignore[attr-defined]
         self._server = server
+        # poll_interval=None: block in select() instead of waking twice a second;
+        # stop() wakes it with a connection of its own
         self._thread = threading.Thread(
-            target=server.serve_forever, name="hh-raiser-control", daemon=True
+            target=server.serve_forever, args=(None,), name="hh-raiser-control", daemon=True
         )
 
     def start(self) -> None:
@@ -109,7 +113,12 @@ class ControlServer:
         write_atomic(self._file, json.dumps({"pid": os.getpid(), "port": port, "key": self._key}))
 
     def stop(self) -> None:
-        self._server.shutdown()
+        stopper = threading.Thread(target=self._server.shutdown)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", self._server.server_port), timeout=1).close()
+            stopper.join(0.1)
         self._server.server_close()
         try:
             if json.loads(self._file.read_text()).get("key") == self._key:

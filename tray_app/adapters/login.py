@@ -8,7 +8,6 @@ exactly one request whose ``state`` matches, answers it and closes.
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,12 +149,3 @@ def obtain_code(
     if not pasted.code:
         raise LoginError(t("login.denied", language, detail="no code"))
     return pasted.code
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

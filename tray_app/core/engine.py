@@ -47,8 +47,8 @@ CAPTCHA_RETRY = timedelta(minutes=10)
 API_CLOSED_RETRY = timedelta(hours=1)
 VERIFY_DELAYS = (0.0, 3.0)
 """Re-reads after a publish; a second one in case hh.ru's list lags behind."""
-CALIBRATION_TARGET = 0.25
-CALIBRATION_PROBES = 4
+CALIBRATION_TARGET = 0.05
+CALIBRATION_PROBES = 6
 REFRESH_KEY = "refresh"
 BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED)
 

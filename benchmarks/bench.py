@@ -1,0 +1,159 @@
+"""Measures what the README reports, against the built-in hh.ru simulator.
+
+``lag``:  raise lag after window + margin over N raises of ``hh-raiser run
+          --headless`` with a short cooldown (p50, p95, max), and premature publishes,
+          optionally with the server's clock ahead or behind.
+``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
+          memory of an idle ``run --headless`` over one minute.
+
+Run through ``scripts/bench`` (it provides a throwaway Secret Service keyring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tray_app.core.models import TokenPair
+from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.storage.paths import app_paths
+from tray_app.storage.secrets import SecretStore, TokenStore
+from tray_app.storage.settings import SettingsStore
+
+
+@contextmanager
+def headless_app(sim: HHSimulator, margin: float) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``hh-raiser run --headless`` in a fresh home, signed in to the simulator."""
+    home = Path(tempfile.mkdtemp(prefix="hh-raiser-bench-"))
+    env = {
+        **os.environ,
+        "HH_RAISER_HOME": str(home),
+        "HH_RAISER_API_URL": sim.url,
+        "HH_RAISER_OAUTH_URL": sim.url,
+    }
+    paths = app_paths(env).ensure()
+    store = SettingsStore(paths.settings_file)
+    store.set("margin_seconds", margin)
+    store.set("contact_email", "bench@example.com")
+    token = sim.issue_tokens()
+    TokenStore(SecretStore(service=paths.keyring_service)).save(
+        TokenPair(token.access_token, token.refresh_token, token.expires_at)
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "run", "--headless"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not paths.control_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield process, home
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def bench_lag(raises: int, cooldown: float, margin: float, offset: float) -> dict[str, object]:
+    sim = HHSimulator(SimConfig(cooldown=cooldown, clock_offset=offset)).start()
+    try:
+        with headless_app(sim, margin):
+            deadline = time.monotonic() + raises * (cooldown + margin + 2) + 30
+            while len([p for p in sim.publishes if p.accepted]) < raises:
+                if time.monotonic() > deadline:
+                    raise SystemExit("too few raises in time")
+                time.sleep(0.2)
+        accepted = [p for p in sim.publishes if p.accepted][:raises]
+        lags = sorted(
+            (p.at - p.window).total_seconds() - margin for p in accepted if p.window is not None
+        )
+        return {
+            "raises": len(lags),
+            "cooldown_s": cooldown,
+            "margin_s": margin,
+            "server_clock_offset_s": offset,
+            "lag_p50_s": round(statistics.median(lags), 3),
+            "lag_p95_s": round(lags[int(0.95 * (len(lags) - 1))], 3),
+            "lag_max_s": round(max(lags), 3),
+            "lag_min_s": round(min(lags), 3),
+            "premature_publishes": len(sim.premature_publishes()),
+        }
+    finally:
+        sim.stop()
+
+
+def _proc_totals(pid: int) -> tuple[float, int, int]:
+    """(cpu seconds, context switches over all threads, RSS KiB) from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    switches = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        for line in status.read_text().splitlines():
+            if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                switches += int(line.split()[1])
+    rss = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS")
+    )
+    return cpu, switches, rss
+
+
+def bench_idle(seconds: float, warmup: float) -> dict[str, object]:
+    sim = HHSimulator(SimConfig()).start()  # 4 h cooldown: windows are hours away
+    try:
+        for resume_id in list(sim.resumes):
+            sim.open_window(resume_id, in_seconds=3 * 3600)
+        with headless_app(sim, margin=5.0) as (process, _):
+            time.sleep(warmup)
+            cpu0, switches0, _ = _proc_totals(process.pid)
+            requests0 = len(sim.requests)
+            time.sleep(seconds)
+            cpu1, switches1, rss = _proc_totals(process.pid)
+            requests1 = len(sim.requests)
+        per_minute = 60.0 / seconds
+        return {
+            "measured_s": seconds,
+            "cpu_s_per_idle_minute": round((cpu1 - cpu0) * per_minute, 4),
+            "wakeups_per_idle_minute": round((switches1 - switches0) * per_minute, 1),
+            "http_requests_per_idle_minute": round((requests1 - requests0) * per_minute, 2),
+            "rss_mib": round(rss / 1024, 1),
+        }
+    finally:
+        sim.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="what", required=True)
+    lag = sub.add_parser("lag")
+    lag.add_argument("--raises", type=int, default=24)
+    lag.add_argument("--cooldown", type=float, default=3.0)
+    lag.add_argument("--margin", type=float, default=1.0)
+    lag.add_argument("--offset", type=float, default=0.0, help="server clock minus ours, s")
+    idle = sub.add_parser("idle")
+    idle.add_argument("--seconds", type=float, default=60.0)
+    idle.add_argument("--warmup", type=float, default=10.0)
+    args = parser.parse_args()
+    if args.what == "lag":
+        result = bench_lag(args.raises, args.cooldown, args.margin, args.offset)
+    else:
+        result = bench_idle(args.seconds, args.warmup)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

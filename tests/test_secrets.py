@@ -1,0 +1,46 @@
+"""The keyring layer: refuses insecure backends, stores the pair as one entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from keyring.backends import fail, null
+
+from tray_app.core.errors import NoKeyringError, SecretStoreError
+from tray_app.core.models import TokenPair
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.secrets import TOKENS, SecretStore, TokenStore, check_backend
+
+
+def test_no_backend_and_null_backend_are_refused() -> None:
+    with pytest.raises(NoKeyringError):
+        check_backend(fail.Keyring())
+    with pytest.raises(NoKeyringError):
+        check_backend(null.Keyring())
+
+
+def test_plaintext_backends_are_refused() -> None:
+    class PlaintextKeyring(MemoryKeyring):
+        pass
+
+    PlaintextKeyring.__module__ = "keyrings.alt.file"
+    with pytest.raises(NoKeyringError):
+        check_backend(PlaintextKeyring())
+
+
+def test_token_pair_is_one_atomic_entry() -> None:
+    backend = MemoryKeyring()
+    store = TokenStore(SecretStore(backend, service="svc"))
+    pair = TokenPair("AT1", "RT1", datetime(2026, 12, 11, tzinfo=UTC))
+    store.save(pair)
+    assert backend.writes == 1
+    assert backend.get_password("svc", TOKENS) is not None
+    assert store.load() == pair
+
+
+def test_unreadable_pair_is_a_clear_error() -> None:
+    backend = MemoryKeyring()
+    backend.set_password("svc", TOKENS, "{garbage")
+    with pytest.raises(SecretStoreError):
+        TokenStore(SecretStore(backend, service="svc")).load()

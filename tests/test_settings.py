@@ -1,0 +1,118 @@
+"""Settings: validation of every key, a clear message for bad files, atomic saves."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tray_app.adapters.cli import Cli, main
+from tray_app.core.errors import ConfigError
+from tray_app.storage.settings import DEFAULTS, FIELDS, SettingsStore, validate
+from tray_app.wiring import SettingsProvider
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("enabled_resumes", "abc, def,abc", ["abc", "def"]),
+        ("enabled_resumes", "", []),
+        ("margin_seconds", "0", 0.0),
+        ("margin_seconds", "2.5", 2.5),
+        ("jitter_seconds", "30", 30.0),
+        ("anchor_time", "09:30", "09:30"),
+        ("anchor_time", "", ""),
+        ("active_hours", "22:00-02:00", "22:00-02:00"),
+        ("notify_level", "Important", "important"),
+        ("language", "en", "en"),
+        ("contact_email", "me@example.com", "me@example.com"),
+        ("client_id", "ABC123", "ABC123"),
+        ("redirect_port", "8765", 8765),
+        ("telegram_chat_id", "-1001234567890", "-1001234567890"),
+        ("paused", "yes", True),
+    ],
+)
+def test_valid_values(key: str, text: str, expected: object) -> None:
+    assert validate(key, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "hint"),
+    [
+        ("margin_seconds", "-1", "from 0"),
+        ("margin_seconds", "soon", "number"),
+        ("anchor_time", "25:00", "HH:MM"),
+        ("active_hours", "08:00", "HH:MM-HH:MM"),
+        ("active_hours", "08:00-08:00", "equal"),
+        ("notify_level", "loud", "one of"),
+        ("language", "de", "one of"),
+        ("contact_email", "not-an-email", "e-mail"),
+        ("redirect_port", "80", "1024"),
+        ("enabled_resumes", "bad id!", "resume id"),
+        ("nonsense", "1", "unknown setting"),
+    ],
+)
+def test_invalid_values_say_why(key: str, text: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate(key, text)
+    assert hint in str(caught.value) and key in str(caught.value)
+
+
+def test_defaults_when_no_file(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    assert store.load() == DEFAULTS
+    assert DEFAULTS.margin_seconds == 5 and DEFAULTS.jitter_seconds == 0
+    assert DEFAULTS.language == "ru" and DEFAULTS.enabled_resumes == []
+
+
+def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"margin_seconds": "lots"}))
+    with pytest.raises(ConfigError) as caught:
+        SettingsStore(path).load()
+    assert str(path) in str(caught.value) and "margin_seconds" in str(caught.value)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError):
+        SettingsStore(path).load()
+
+
+def test_save_is_atomic_and_round_trips(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.set("margin_seconds", "1.5")
+    store.set("enabled_resumes", "a,b")
+    assert store.load().margin_seconds == 1.5 and store.load().enabled_resumes == ["a", "b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_provider_keeps_last_good_settings_when_the_file_breaks(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.set("margin_seconds", "7")
+    provider = SettingsProvider(store)
+    assert provider().margin_seconds == 7
+    store.path.write_text("{broken")
+    assert not provider.reload_if_changed()
+    assert provider().margin_seconds == 7
+
+
+def run_cli(home: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(home)}, out=out, err=err)
+    code = main(list(args), cli)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_config_commands(tmp_path: Path) -> None:
+    code, out, _ = run_cli(tmp_path, "config", "set", "margin_seconds", "0.5")
+    assert code == 0 and "margin_seconds = 0.5" in out
+    assert run_cli(tmp_path, "config", "get", "margin_seconds")[1].strip() == "0.5"
+    code, out, _ = run_cli(tmp_path, "config", "list")
+    assert code == 0 and all(f"{key} = " in out for key in FIELDS)
+    code, _, err = run_cli(tmp_path, "config", "set", "anchor_time", "9am")
+    assert code == 1 and "anchor_time" in err and "HH:MM" in err
+    assert run_cli(tmp_path, "config", "get", "anchor_time")[1].strip() == ""
+
+
+def test_unknown_config_key_is_a_usage_error(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "config", "get", "nope")[0] == 2
