@@ -222,7 +222,10 @@ def test_invalid_grant_means_sign_in_needed(
 def test_raise_now_exit_codes(env: dict[str, str], sim: HHSimulator, tmp_path: Path) -> None:
     import_tokens(env, sim, tmp_path)
     sim.open_window(A, in_seconds=-3)
-    assert hh(env, "raise-now").returncode == 0
+    sim.open_window(B, in_seconds=600)
+    first = hh(env, "raise-now")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Следующее поднятие: не запланировано" not in first.stdout
     again = hh(env, "raise-now")
     assert again.returncode == 3 and "ещё рано" in again.stdout
 

@@ -31,7 +31,7 @@ def rt(
         keyring_backend,
         sim,
         margin_seconds=0,
-        engine_options=EngineOptions(sleep=lambda _: None),
+        engine_options=EngineOptions(sleep=lambda _: None, calibrate=False),
     )
     yield runtime
     runtime.close()

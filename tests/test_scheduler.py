@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tray_app.core.engine import PROBE_KEY
 from tray_app.core.models import Outcome
 from tray_app.core.scheduler import Scheduler
 from tray_app.simulator.hh import HHSimulator, SimConfig
@@ -87,7 +88,9 @@ def test_idle_loop_does_not_poll(
         sim.open_window(resume_id, in_seconds=3600)
     scheduler = start(runtime)
     stopper.append(scheduler)
-    assert wait_until(lambda: scheduler._jobs.jobs)
+    # after start-up the clock probes (a handful, a second apart) end, then quiet
+    assert wait_until(lambda: scheduler._jobs.jobs and PROBE_KEY not in runtime.engine.agenda())
+    time.sleep(0.2)
     before = scheduler.wakeups
     time.sleep(3)
     assert scheduler.wakeups - before == 0

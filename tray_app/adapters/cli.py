@@ -36,7 +36,7 @@ from tray_app.adapters.control import (
 from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
 from tray_app.adapters.logs import setup_logging
 from tray_app.adapters.text import attempt_text, auth_text, error_text, event_text, local_time
-from tray_app.core.engine import NotDue
+from tray_app.core.engine import EngineOptions, NotDue
 from tray_app.core.errors import (
     AlreadyRunningError,
     ConfigError,
@@ -88,8 +88,13 @@ class Cli:
     def complain(self, text: str) -> None:
         print(text, file=self.err, flush=True)
 
-    def runtime(self) -> Runtime:
-        return build_runtime(self.environ, keyring_backend=self.keyring_backend)
+    def runtime(self, *, long_running: bool = False) -> Runtime:
+        """One-shot commands skip the server-clock calibration probes (seconds)."""
+        return build_runtime(
+            self.environ,
+            keyring_backend=self.keyring_backend,
+            engine_options=EngineOptions(calibrate=long_running),
+        )
 
 
 # ---- run / demo ---------------------------------------------------------------------
@@ -121,7 +126,7 @@ def _serve(cli: Cli, runtime: Runtime) -> int:
 
     def raise_now(resume_id: str | None) -> list[dict[str, Any]]:
         results = scheduler.submit(lambda: engine.raise_now(resume_id)).result(timeout=170)
-        return [result_to_json(r) for r in results]
+        return [result_to_json(r, engine.next_raise_at(r.resume_id)) for r in results]
 
     def reload_settings() -> None:
         settings.reload_if_changed()
@@ -163,7 +168,7 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     if not getattr(args, "headless", False):
         cli.complain(t("run.tray_missing", cli.language))
     with InstanceLock(cli.paths.lock_file).acquire():
-        runtime = cli.runtime()
+        runtime = cli.runtime(long_running=True)
         if not runtime.has_account():
             cli.complain(t("auth.sign_in_needed", cli.language))
             return EXIT_SIGN_IN
@@ -190,7 +195,7 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
         )
     )
     with InstanceLock(demo.paths.lock_file).acquire():
-        runtime = demo.runtime()
+        runtime = demo.runtime(long_running=True)
         token = sim.issue_tokens()
         TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
         cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
@@ -334,7 +339,11 @@ def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
         results = ControlClient(cli.paths.control_file).raise_now(args.resume)
     except InstanceUnavailable:
         results = _live(
-            cli, lambda rt: [result_to_json(r) for r in rt.engine.raise_now(args.resume)]
+            cli,
+            lambda rt: [
+                result_to_json(r, rt.engine.next_raise_at(r.resume_id))
+                for r in rt.engine.raise_now(args.resume)
+            ],
         )
     if args.json:
         cli.say(json.dumps({"results": results}, ensure_ascii=False, indent=2))

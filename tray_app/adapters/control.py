@@ -63,7 +63,8 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def result_to_json(result: Attempt | NotDue) -> dict[str, Any]:
+def result_to_json(result: Attempt | NotDue, next_raise_at: datetime | None) -> dict[str, Any]:
+    """One ``raise-now`` result, with the resume's next planned raise."""
     if isinstance(result, NotDue):
         return {
             "resume_id": result.resume_id,
@@ -79,6 +80,7 @@ def result_to_json(result: Attempt | NotDue) -> dict[str, Any]:
         "http_status": result.http_status,
         "request_id": result.request_id,
         "detail": result.detail,
+        "next_raise_at": iso(next_raise_at),
     }
 
 

@@ -50,6 +50,7 @@ VERIFY_DELAYS = (0.0, 3.0)
 CALIBRATION_TARGET = 0.05
 CALIBRATION_PROBES = 6
 REFRESH_KEY = "refresh"
+PROBE_KEY = "clock-probe"
 BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED)
 
 
@@ -120,6 +121,7 @@ class EngineOptions:
     tz: tzinfo | None = None
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    calibrate: bool = True  # one-shot CLI commands skip the clock probes
 
 
 class Engine:
@@ -148,6 +150,7 @@ class Engine:
         self._list_retry_at: datetime | None = None
         self._lock = threading.RLock()
         self._last_agenda: dict[str, datetime] = {}
+        self._probes_left = CALIBRATION_PROBES if self._options.calibrate else 0
         self._quiet: set[str] = set()  # ids whose state change a caller reports itself
         self._past = history.last_per_resume()
         self._past_raises = history.last_raised_per_resume()
@@ -158,7 +161,6 @@ class Engine:
         """Re-reads the resume list; True when it worked. Errors are handled here."""
         try:
             resumes = self.transport.list_resumes()
-            self._calibrate()
         except RemoteError as exc:
             self._list_failed(exc)
             return False
@@ -169,19 +171,28 @@ class Engine:
         self.replan()
         return True
 
-    def _calibrate(self) -> None:
-        """Narrows the server-clock estimate to a fraction of a second (a few pings
-        timed on hh.ru's second boundaries), so raises are on time, not a second late."""
-        for _ in range(CALIBRATION_PROBES):
-            if (
-                not self._server_clock.has_samples
-                or self._server_clock.uncertainty <= CALIBRATION_TARGET
-            ):
-                return
-            now = self._clock.now()
-            wait = (self._server_clock.next_probe(now) - now).total_seconds()
-            self._options.sleep(max(wait, 0.0))
+    def _probe_due(self, now: datetime) -> datetime | None:
+        """When to send the next clock probe, if the estimate is still too coarse.
+
+        A few requests timed on hh.ru's second boundaries narrow the server-clock
+        estimate from about a second to a few tens of milliseconds, so raises are on
+        time rather than up to a second late. They are agenda items like raises, so a
+        due raise never waits for them.
+        """
+        if (
+            self._probes_left <= 0
+            or not self._server_clock.has_samples
+            or self._server_clock.uncertainty <= CALIBRATION_TARGET
+        ):
+            return None
+        return self._server_clock.next_probe(now)
+
+    def _probe(self) -> None:
+        self._probes_left -= 1
+        try:
             self.transport.ping()
+        except RemoteError as exc:
+            log.info("clock probe failed: %s", redactor(str(exc)))
 
     def _list_failed(self, exc: RemoteError) -> None:
         now = self._clock.now()
@@ -282,6 +293,7 @@ class Engine:
     def clock_jumped(self) -> None:
         """The machine slept or its clock changed: old skew samples lie; re-read now."""
         self._server_clock.reset()
+        self._probes_left = CALIBRATION_PROBES if self._options.calibrate else 0
         self.refresh()
 
     def credentials_changed(self) -> None:
@@ -352,15 +364,23 @@ class Engine:
                 track.next_raise_at = self._plan(track, settings, now)
             agenda = {rid: t.next_raise_at for rid, t in self._tracks.items() if t.next_raise_at}
         retry = self._list_retry_at or self._auth.retry_at
-        if retry is not None and self._auth.state not in BLOCKING_AUTH:
-            agenda[REFRESH_KEY] = retry
+        if self._auth.state not in BLOCKING_AUTH:
+            if retry is not None:
+                agenda[REFRESH_KEY] = retry
+            probe = self._probe_due(now)
+            if probe is not None and self._auth.state is AuthState.OK:
+                agenda[PROBE_KEY] = probe
         if agenda != self._last_agenda:
             self._last_agenda = dict(agenda)
             self._bus.publish(PlanChanged(dict(agenda)))
         return agenda
 
+    def next_raise_at(self, resume_id: str) -> datetime | None:
+        track = self._tracks.get(resume_id)
+        return track.next_raise_at if track else None
+
     def agenda(self) -> dict[str, datetime]:
-        """What the scheduler should run and when: resume ids, and ``refresh``."""
+        """What the scheduler should run and when: resume ids, ``refresh``, ``clock-probe``."""
         return dict(self._last_agenda)
 
     def run_agenda_item(self, key: str) -> None:
@@ -368,6 +388,9 @@ class Engine:
         if key == REFRESH_KEY:
             self._auth.retry_at = None
             self.refresh()
+        elif key == PROBE_KEY:
+            self._probe()
+            self.replan()
         else:
             self.raise_due(key)
 
