@@ -124,6 +124,18 @@ def test_429_rereads_and_reschedules_without_failure(rt: Runtime, sim: HHSimulat
     assert rt.engine._tracks[A].failures == 0
 
 
+def test_repeated_429_while_the_list_says_now_backs_off(rt: Runtime, sim: HHSimulator) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.inject("429", f"/resumes/{A}/publish", times=2)  # list and publish disagree
+    first = rt.engine.raise_due(A)
+    assert first is not None and first.outcome is Outcome.TOO_EARLY
+    assert rt.engine.raise_due(A) is None  # not again at once
+    wait = rt.engine.agenda()[A] - rt.clock.now()
+    assert timedelta(seconds=8) < wait <= timedelta(seconds=10)
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+
+
 def test_400_on_publish_is_reported_once_and_skipped(
     rt: Runtime, sim: HHSimulator, events: list[Event]
 ) -> None:

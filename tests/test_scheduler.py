@@ -155,3 +155,21 @@ def test_stop_waits_for_the_raise_in_flight(runtime: Runtime, sim: HHSimulator) 
     scheduler.stop()
     assert not scheduler.running
     assert future.done() and [r.outcome for r in future.result()] == [Outcome.RAISED]  # type: ignore[union-attr]
+
+
+def test_5xx_timeouts_and_garbage_never_stop_the_loop(
+    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
+) -> None:
+    b = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
+    scheduler = start(runtime)
+    stopper.append(scheduler)
+    assert wait_until(lambda: any(p.accepted and p.resume_id == b for p in sim.publishes))
+    sim.inject("500", f"/resumes/{A}/publish")
+    sim.inject("garbage", "/resumes/mine", times=2)
+    sim.inject("timeout", "/resumes/mine", seconds=2.5)
+    sim.inject("drop", "/resumes/mine")
+    before = len([p for p in sim.publishes if p.resume_id == b])
+    # A's failed raise waits out its back-off; B keeps its rhythm through the faults
+    assert wait_until(lambda: len([p for p in sim.publishes if p.resume_id == b]) >= before + 3, 30)
+    assert scheduler.running
+    assert sim.faults == []  # every injected fault was met

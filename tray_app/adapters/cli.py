@@ -83,10 +83,12 @@ class Cli:
         return app_paths(self.environ)
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        if self.out is not None:  # None in a windowed (frozen) build
+            print(text, file=self.out, flush=True)
 
     def complain(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        if self.err is not None:
+            print(text, file=self.err, flush=True)
 
     def runtime(self, *, long_running: bool = False) -> Runtime:
         """One-shot commands skip the server-clock calibration probes (seconds)."""

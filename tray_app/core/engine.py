@@ -42,7 +42,9 @@ from tray_app.storage.settings import Settings
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 30.0
+LIST_BACKOFF_FIRST = 5.0  # reading is harmless: retry it sooner than a raise
 BACKOFF_MAX = 15 * 60.0
+TOO_EARLY_STEP = timedelta(seconds=10)
 CAPTCHA_RETRY = timedelta(minutes=10)
 API_CLOSED_RETRY = timedelta(hours=1)
 VERIFY_DELAYS = (0.0, 3.0)
@@ -54,8 +56,8 @@ PROBE_KEY = "clock-probe"
 BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED)
 
 
-def backoff(failures: int) -> timedelta:
-    return timedelta(seconds=min(BACKOFF_FIRST * 2 ** max(failures - 1, 0), BACKOFF_MAX))
+def backoff(failures: int, first: float = BACKOFF_FIRST) -> timedelta:
+    return timedelta(seconds=min(first * 2 ** max(failures - 1, 0), BACKOFF_MAX))
 
 
 def _moved(after: datetime | None, before: datetime | None) -> bool:
@@ -73,6 +75,7 @@ class _Track:
     reported_signature: tuple[object, ...] | None = None  # unpublishable state already told
     refused_signature: tuple[object, ...] | None = None  # hh.ru answered 400 in this state
     failures: int = 0
+    too_early_streak: int = 0
     retry_at: datetime | None = None
     jitter: tuple[datetime | None, timedelta] = (None, timedelta(0))
 
@@ -199,7 +202,7 @@ class Engine:
         if self._handle_auth_error(exc):
             return
         self._list_failures += 1
-        self._list_retry_at = now + backoff(self._list_failures)
+        self._list_retry_at = now + backoff(self._list_failures, LIST_BACKOFF_FIRST)
         log.warning("could not read the resume list: %s", redactor(str(exc)))
         self._bus.publish(TransientFailure(redactor(str(exc)), self._list_retry_at))
         self.replan()
@@ -411,7 +414,8 @@ class Engine:
 
     def raise_now(self, resume_id: str | None = None) -> list[Attempt | NotDue]:
         """The user asked: re-read the list, raise what is due, say when the rest is."""
-        self._auth = _Auth() if self._auth.state is not AuthState.NOT_CONFIGURED else self._auth
+        if self._auth.state is not AuthState.NOT_CONFIGURED:
+            self._auth = _Auth()  # the user asked: re-check an earlier captcha or refusal
         if not self.refresh() and not self._tracks:
             return [self._auth_attempt(resume_id or "*")]
         settings = self._settings()
@@ -465,6 +469,12 @@ class Engine:
         try:
             receipt = self.transport.publish(before.id)
         except TooEarly as exc:
+            # re-read for the real window; if hh.ru's list still says "now", wait a
+            # little longer each time instead of asking again at once
+            track.too_early_streak += 1
+            track.retry_at = self._clock.now() + min(
+                TOO_EARLY_STEP * track.too_early_streak, timedelta(seconds=BACKOFF_MAX)
+            )
             self.refresh()
             return self._record(track, Outcome.TOO_EARLY, exc=exc)
         except NotPublishable as exc:
@@ -474,7 +484,7 @@ class Engine:
         confirmed = self._verify(before)
         outcome = Outcome.RAISED if confirmed else Outcome.UNCONFIRMED
         if confirmed:
-            track.failures = 0
+            track.failures = track.too_early_streak = 0
             track.retry_at = None
             track.last_raise_at = self._clock.now()
         else:

@@ -111,6 +111,11 @@ class OAuthClient:
 
 
 TokenListener = Callable[[TokenPair], None]
+EXPIRY_GRACE = timedelta(seconds=5)
+"""Our expiry estimate can run a second ahead of hh.ru's; refreshing early is refused
+("token not expired"), so the tracked expiry is trusted only this much after it passed.
+Inside the grace a request with the old token gets 403 ``token_expired`` and is
+refreshed then."""
 
 
 class TokenManager:
@@ -144,7 +149,7 @@ class TokenManager:
         pair = self._load()
         if pair.expires_at is not None:
             server_now = self._server_clock.to_server(self._clock.now())
-            if server_now >= pair.expires_at:
+            if server_now >= pair.expires_at + EXPIRY_GRACE:
                 return self.refresh(pair.access_token)
         return pair.access_token
 
