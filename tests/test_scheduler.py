@@ -33,6 +33,12 @@ def start(runtime: Runtime, **kw: object) -> Scheduler:
     return scheduler
 
 
+def park_all(sim: HHSimulator) -> None:
+    """Nothing due for an hour: the loop has only idle time ahead."""
+    for resume_id in list(sim.resumes):
+        sim.open_window(resume_id, in_seconds=3600)
+
+
 @pytest.fixture
 def stopper() -> Iterator[list[Scheduler]]:
     started: list[Scheduler] = []
@@ -69,8 +75,7 @@ def test_raises_land_within_a_second_of_window_plus_margin_and_never_early(
 def test_raise_now_wakes_the_sleeping_loop_at_once(
     runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
 ) -> None:
-    for resume_id in list(sim.resumes):
-        sim.open_window(resume_id, in_seconds=3600)
+    park_all(sim)
     scheduler = start(runtime)
     stopper.append(scheduler)
     assert started_and_idle(scheduler)
@@ -84,8 +89,7 @@ def test_raise_now_wakes_the_sleeping_loop_at_once(
 def test_idle_loop_does_not_poll(
     runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
 ) -> None:
-    for resume_id in list(sim.resumes):
-        sim.open_window(resume_id, in_seconds=3600)
+    park_all(sim)
     scheduler = start(runtime)
     stopper.append(scheduler)
     # after start-up the clock probes (a handful, a second apart) end, then quiet
@@ -144,8 +148,7 @@ def test_clock_jump_triggers_a_catch_up(
 
 
 def test_stop_waits_for_the_raise_in_flight(runtime: Runtime, sim: HHSimulator) -> None:
-    for resume_id in list(sim.resumes):
-        sim.open_window(resume_id, in_seconds=3600)
+    park_all(sim)
     scheduler = start(runtime)
     assert started_and_idle(scheduler)
     sim.open_window(A, in_seconds=-3)

@@ -314,15 +314,7 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
 def _result_from_json(item: dict[str, Any]) -> Attempt | NotDue:
     if item["outcome"] == "not_due":
         return NotDue(item["resume_id"], item["title"], _parse_time(item["next_raise_at"]))
-    return Attempt(
-        at=_parse_time(item["at"]) or datetime.now().astimezone(),
-        resume_id=item["resume_id"],
-        outcome=Outcome(item["outcome"]),
-        http_status=item.get("http_status"),
-        request_id=item.get("request_id"),
-        detail=item.get("detail"),
-        title=item.get("title"),
-    )
+    return Attempt.from_record(item)
 
 
 def raise_now_exit_code(outcomes: Sequence[str]) -> int:

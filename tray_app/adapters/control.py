@@ -72,16 +72,7 @@ def result_to_json(result: Attempt | NotDue, next_raise_at: datetime | None) -> 
             "outcome": "not_due",
             "next_raise_at": iso(result.next_raise_at),
         }
-    return {
-        "resume_id": result.resume_id,
-        "title": result.title,
-        "outcome": result.outcome.value,
-        "at": iso(result.at),
-        "http_status": result.http_status,
-        "request_id": result.request_id,
-        "detail": result.detail,
-        "next_raise_at": iso(next_raise_at),
-    }
+    return {**result.to_record(), "next_raise_at": iso(next_raise_at)}
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -77,7 +78,7 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One history line."""
+    """One raise attempt: a history line, and a ``raise-now`` result."""
 
     at: datetime
     resume_id: str
@@ -86,6 +87,31 @@ class Attempt:
     request_id: str | None = None
     detail: str | None = None
     title: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON form (history file, control channel); times in ISO 8601."""
+        return {
+            "at": self.at.isoformat(),
+            "resume_id": self.resume_id,
+            "title": self.title,
+            "outcome": self.outcome.value,
+            "http_status": self.http_status,
+            "request_id": self.request_id,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Attempt:
+        """Raises ValueError, KeyError or TypeError for a record that is not one."""
+        return cls(
+            at=datetime.fromisoformat(data["at"]),
+            resume_id=str(data["resume_id"]),
+            outcome=Outcome(data["outcome"]),
+            http_status=data.get("http_status"),
+            request_id=data.get("request_id"),
+            detail=data.get("detail"),
+            title=data.get("title"),
+        )
 
 
 @dataclass(frozen=True)

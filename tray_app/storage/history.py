@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -23,16 +24,9 @@ class History:
         self._lock = threading.Lock()
 
     def append(self, attempt: Attempt) -> None:
-        record = {
-            "at": attempt.at.isoformat(),
-            "resume_id": attempt.resume_id,
-            "title": attempt.title,
-            "outcome": attempt.outcome.value,
-            "http_status": attempt.http_status,
-            "request_id": attempt.request_id,
-            "detail": redactor(attempt.detail) if attempt.detail else None,
-        }
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        if attempt.detail:
+            attempt = replace(attempt, detail=redactor(attempt.detail))
+        line = json.dumps(attempt.to_record(), ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
@@ -49,18 +43,7 @@ class History:
             return attempts
         for number, line in enumerate(lines, 1):
             try:
-                data = json.loads(line)
-                attempts.append(
-                    Attempt(
-                        at=datetime.fromisoformat(data["at"]),
-                        resume_id=data["resume_id"],
-                        outcome=Outcome(data["outcome"]),
-                        http_status=data.get("http_status"),
-                        request_id=data.get("request_id"),
-                        detail=data.get("detail"),
-                        title=data.get("title"),
-                    )
-                )
+                attempts.append(Attempt.from_record(json.loads(line)))
             except (ValueError, KeyError, TypeError):
                 log.warning("history line %d is unreadable; skipped", number)
         return attempts
