@@ -216,7 +216,8 @@ def test_raise_now_raises_what_is_due_and_sends_nothing_for_the_rest(
     sim.open_window(B, in_seconds=600)
     results = rt.engine.raise_now()
     by_id = {r.resume_id: r for r in results}
-    assert isinstance(by_id[A], Attempt) and by_id[A].outcome is Outcome.RAISED
+    raised = by_id[A]
+    assert isinstance(raised, Attempt) and raised.outcome is Outcome.RAISED
     assert isinstance(by_id[B], NotDue)
     assert [c.path for c in sim.calls("POST", "/resumes/")] == [f"/resumes/{A}/publish"]
 

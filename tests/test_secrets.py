@@ -15,9 +15,9 @@ from tray_app.storage.secrets import TOKENS, SecretStore, TokenStore, check_back
 
 def test_no_backend_and_null_backend_are_refused() -> None:
     with pytest.raises(NoKeyringError):
-        check_backend(fail.Keyring())
+        check_backend(fail.Keyring())  # type: ignore[no-untyped-call]
     with pytest.raises(NoKeyringError):
-        check_backend(null.Keyring())
+        check_backend(null.Keyring())  # type: ignore[no-untyped-call]
 
 
 def test_plaintext_backends_are_refused() -> None:

@@ -116,3 +116,13 @@ def test_config_commands(tmp_path: Path) -> None:
 
 def test_unknown_config_key_is_a_usage_error(tmp_path: Path) -> None:
     assert run_cli(tmp_path, "config", "get", "nope")[0] == 2
+
+
+def test_every_message_exists_in_both_languages() -> None:
+    from tray_app.core.models import Outcome
+    from tray_app.i18n import en, ru
+
+    assert set(ru.MESSAGES) == set(en.MESSAGES)
+    for outcome in Outcome:
+        assert f"outcome.{outcome.value}" in ru.MESSAGES
+        assert f"outcome_name.{outcome.value}" in ru.MESSAGES

@@ -35,7 +35,14 @@ from tray_app.adapters.control import (
 )
 from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
 from tray_app.adapters.logs import setup_logging
-from tray_app.adapters.text import attempt_text, auth_text, error_text, event_text, local_time
+from tray_app.adapters.text import (
+    attempt_text,
+    auth_text,
+    error_text,
+    event_text,
+    local_time,
+    reason_text,
+)
 from tray_app.core.engine import EngineOptions, NotDue
 from tray_app.core.errors import (
     AlreadyRunningError,
@@ -285,7 +292,9 @@ def cmd_status(cli: Cli, args: argparse.Namespace) -> int:
                     last=local_time(_parse_time(r["last_raise_at"]), lang)
                     if r["last_raise_at"]
                     else t("never", lang),
-                    outcome=r["last_outcome"] or "—",
+                    outcome=t(f"outcome_name.{r['last_outcome']}", lang)
+                    if r["last_outcome"]
+                    else t("never", lang),
                     next=local_time(_parse_time(r["next_raise_at"]), lang),
                 )
             )
@@ -302,7 +311,7 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
                 id=r["id"],
                 mark="[x]" if r["enabled"] else "[ ]",
                 title=r["title"],
-                status=r["note"] or "ok",
+                status=reason_text(r["note"], cli.language) if r["note"] else "ok",
             )
         )
     if data["auth"]["state"] in SIGN_IN_STATES:
