@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import signal
 import sys
@@ -61,6 +62,8 @@ from tray_app.storage.paths import HOME_ENV, AppPaths, app_paths
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, Runtime, build_runtime
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -152,6 +155,14 @@ def _serve(cli: Cli, runtime: Runtime) -> int:
     )
     scheduler.start()
     control.start()
+    log.info(
+        "HH Raiser %s started: api %s, keyring %s, settings %s, history %s",
+        __version__,
+        runtime.endpoints.api,
+        runtime.secrets.backend_name,
+        runtime.paths.settings_file,
+        runtime.paths.history_file,
+    )
     cli.say(t("run.started", settings().language, version=__version__))
     try:
         # POSIX interrupts this wait for signals; elsewhere wake once a second for Ctrl+C
