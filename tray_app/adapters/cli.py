@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import os
 import signal
 import sys
@@ -28,14 +27,13 @@ from keyring.backend import KeyringBackend
 from tray_app import __version__
 from tray_app.adapters.control import (
     ControlClient,
-    ControlHandlers,
-    ControlServer,
     InstanceUnavailable,
     result_to_json,
     snapshot_to_json,
 )
 from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
 from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.service import Service
 from tray_app.adapters.text import (
     attempt_text,
     auth_text,
@@ -54,7 +52,6 @@ from tray_app.core.errors import (
 )
 from tray_app.core.events import Event
 from tray_app.core.models import Attempt, AuthState, Outcome, TokenPair
-from tray_app.core.scheduler import Scheduler
 from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.lock import InstanceLock
@@ -62,8 +59,6 @@ from tray_app.storage.paths import HOME_ENV, AppPaths, app_paths
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, Runtime, build_runtime
-
-log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -113,8 +108,8 @@ class Cli:
 
 
 def _serve(cli: Cli, runtime: Runtime) -> int:
-    """Runs the scheduler and the control channel until ``cli.stop`` is set."""
-    engine, settings = runtime.engine, runtime.settings
+    """Runs the service, printing its events, until ``cli.stop`` is set."""
+    settings = runtime.settings
 
     def print_event(event: Event) -> None:
         text = event_text(event, settings().language)
@@ -122,56 +117,15 @@ def _serve(cli: Cli, runtime: Runtime) -> int:
             cli.say(text)
 
     runtime.bus.subscribe(print_event)
-    scheduler: Scheduler
-
-    def check_settings_file() -> None:
-        if settings.reload_if_changed():
-            scheduler.wake()
-
-    scheduler = Scheduler(
-        engine,
-        runtime.clock,
-        refresh_minutes=lambda: settings().refresh_minutes,
-        on_wake=check_settings_file,
-    )
-    runtime.bus.subscribe(scheduler.on_event)
-
-    def raise_now(resume_id: str | None) -> list[dict[str, Any]]:
-        results = scheduler.submit(lambda: engine.raise_now(resume_id)).result(timeout=170)
-        return [result_to_json(r, engine.next_raise_at(r.resume_id)) for r in results]
-
-    def reload_settings() -> None:
-        settings.reload_if_changed()
-        scheduler.wake()
-
-    control = ControlServer(
-        runtime.paths.control_file,
-        ControlHandlers(
-            status=lambda: snapshot_to_json(engine.snapshot()),
-            raise_now=raise_now,
-            reload_settings=reload_settings,
-            reload_credentials=lambda: scheduler.submit(engine.credentials_changed).result(60),
-        ),
-    )
-    scheduler.start()
-    control.start()
-    log.info(
-        "HH Raiser %s started: api %s, keyring %s, settings %s, history %s",
-        __version__,
-        runtime.endpoints.api,
-        runtime.secrets.backend_name,
-        runtime.paths.settings_file,
-        runtime.paths.history_file,
-    )
+    service = Service(runtime)
+    service.start()
     cli.say(t("run.started", settings().language, version=__version__))
     try:
         # POSIX interrupts this wait for signals; elsewhere wake once a second for Ctrl+C
         while not cli.stop.wait(None if os.name == "posix" else 1.0):
             pass
     finally:
-        control.stop()
-        scheduler.stop()
-        runtime.close()
+        service.stop()
     cli.say(t("run.stopped", settings().language))
     return EXIT_OK
 
