@@ -241,3 +241,27 @@ def test_last_raise_survives_a_restart(
     again.engine.refresh()
     status = {r.id: r for r in again.engine.snapshot().resumes}[A]
     assert status.last_raise_at == attempt.at and status.last_outcome is Outcome.RAISED
+
+
+def test_jitter_is_drawn_once_per_window_and_within_bounds(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    import random
+
+    sim.open_window(A, in_seconds=600)
+    runtime = make_runtime(
+        environ,
+        keyring_backend,
+        sim,
+        margin_seconds=0,
+        jitter_seconds=120,
+        engine_options=EngineOptions(rng=random.Random(3), calibrate=False),
+    )
+    runtime.engine.refresh()
+    first = runtime.engine.agenda()[A]
+    for _ in range(3):
+        runtime.engine.refresh()
+        assert runtime.engine.agenda()[A] == first
+    window = runtime.server_clock.to_local(runtime.engine._tracks[A].resume.next_publish_at)  # type: ignore[arg-type]
+    assert timedelta(0) <= first - window <= timedelta(seconds=120)
+    runtime.close()

@@ -77,7 +77,7 @@ class _Track:
     failures: int = 0
     too_early_streak: int = 0
     retry_at: datetime | None = None
-    jitter: tuple[datetime | None, timedelta] = (None, timedelta(0))
+    jitter: tuple[tuple[datetime | None, float] | None, timedelta] = (None, timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -155,8 +155,10 @@ class Engine:
         self._last_agenda: dict[str, datetime] = {}
         self._probes_left = CALIBRATION_PROBES if self._options.calibrate else 0
         self._quiet: set[str] = set()  # ids whose state change a caller reports itself
-        self._past = history.last_per_resume()
-        self._past_raises = history.last_raised_per_resume()
+        past = history.read()
+        self._past = {a.resume_id: a for a in past}  # the latest attempt per resume
+        self._past_raises = {a.resume_id: a.at for a in past if a.outcome is Outcome.RAISED}
+        self._list_error: str | None = None
 
     # ---- reading hh.ru ------------------------------------------------------------
 
@@ -169,6 +171,7 @@ class Engine:
             return False
         self._list_failures = 0
         self._list_retry_at = None
+        self._list_error = None
         self._merge(resumes)
         self._set_auth(AuthState.OK)
         self.replan()
@@ -203,8 +206,9 @@ class Engine:
             return
         self._list_failures += 1
         self._list_retry_at = now + backoff(self._list_failures, LIST_BACKOFF_FIRST)
-        log.warning("could not read the resume list: %s", redactor(str(exc)))
-        self._bus.publish(TransientFailure(redactor(str(exc)), self._list_retry_at))
+        self._list_error = redactor(str(exc))
+        log.warning("could not read the resume list: %s", self._list_error)
+        self._bus.publish(TransientFailure(self._list_error, self._list_retry_at))
         self.replan()
 
     def _merge(self, resumes: list[Resume]) -> None:
@@ -322,8 +326,8 @@ class Engine:
         )
 
     def _jitter(self, track: _Track, settings: Settings) -> timedelta:
-        """One random jitter per window, so re-planning does not move the raise."""
-        key = track.resume.next_publish_at
+        """One random jitter per window (and setting), so re-planning does not move it."""
+        key = (track.resume.next_publish_at, settings.jitter_seconds)
         if track.jitter[0] != key:
             seconds = self._options.rng.uniform(0, settings.jitter_seconds)
             track.jitter = (key, timedelta(seconds=seconds))
@@ -461,7 +465,8 @@ class Engine:
             AuthState.SIGN_IN_NEEDED: Outcome.SIGN_IN_NEEDED,
             AuthState.NOT_CONFIGURED: Outcome.SIGN_IN_NEEDED,
         }.get(self._auth.state, Outcome.FAILED)
-        return Attempt(self._clock.now(), resume_id, outcome, detail=self._auth.detail)
+        detail = self._list_error if outcome is Outcome.FAILED else self._auth.detail
+        return Attempt(self._clock.now(), resume_id, outcome, detail=detail)
 
     def _raise(self, track: _Track) -> Attempt:
         before = track.resume

@@ -7,10 +7,9 @@ import logging
 import os
 import threading
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
-from tray_app.core.models import Attempt, Outcome
+from tray_app.core.models import Attempt
 from tray_app.core.redact import redactor
 
 log = logging.getLogger(__name__)
@@ -47,17 +46,3 @@ class History:
             except (ValueError, KeyError, TypeError):
                 log.warning("history line %d is unreadable; skipped", number)
         return attempts
-
-    def last_per_resume(self) -> dict[str, Attempt]:
-        """The latest attempt of each resume."""
-        latest: dict[str, Attempt] = {}
-        for attempt in self.read():
-            latest[attempt.resume_id] = attempt
-        return latest
-
-    def last_raised_per_resume(self) -> dict[str, datetime]:
-        raised: dict[str, datetime] = {}
-        for attempt in self.read():
-            if attempt.outcome is Outcome.RAISED:
-                raised[attempt.resume_id] = attempt.at
-        return raised
