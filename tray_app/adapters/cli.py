@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -144,6 +145,7 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     with InstanceLock(cli.paths.lock_file).acquire():
         runtime = cli.runtime(long_running=True)
         if not runtime.has_account():
+            runtime.close()
             cli.complain(t("auth.sign_in_needed", cli.language))
             return EXIT_SIGN_IN
         _install_signal_handlers(cli)
@@ -168,16 +170,17 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             contact_email="demo@example.com",
         )
     )
-    with InstanceLock(demo.paths.lock_file).acquire():
-        runtime = demo.runtime(long_running=True)
-        token = sim.issue_tokens()
-        TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
-        cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
-        _install_signal_handlers(demo)
-        try:
+    try:
+        with InstanceLock(demo.paths.lock_file).acquire():
+            runtime = demo.runtime(long_running=True)
+            token = sim.issue_tokens()
+            TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
+            cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
+            _install_signal_handlers(demo)
             return _serve(demo, runtime)
-        finally:
-            sim.stop()
+    finally:
+        sim.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def cmd_start(cli: Cli, args: argparse.Namespace) -> int:

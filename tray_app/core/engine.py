@@ -470,6 +470,7 @@ class Engine:
 
     def _raise(self, track: _Track) -> Attempt:
         before = track.resume
+        started = self._clock.now()  # the attempt's time, not the end of verification
         log.info("raising %s (%s)", before.id, before.title)
         try:
             receipt = self.transport.publish(before.id)
@@ -481,7 +482,7 @@ class Engine:
                 TOO_EARLY_STEP * track.too_early_streak, timedelta(seconds=BACKOFF_MAX)
             )
             self.refresh()
-            return self._record(track, Outcome.TOO_EARLY, exc=exc)
+            return self._record(track, Outcome.TOO_EARLY, exc=exc, at=started)
         except NotPublishable as exc:
             return self._refused(track, exc)
         except RemoteError as exc:
@@ -491,13 +492,13 @@ class Engine:
         if confirmed:
             track.failures = track.too_early_streak = 0
             track.retry_at = None
-            track.last_raise_at = self._clock.now()
+            track.last_raise_at = started
         else:
             track.failures += 1
             track.retry_at = self._clock.now() + backoff(track.failures)
-        attempt = self._record(track, outcome, status=receipt.status, request_id=receipt.request_id)
-        self.replan()
-        return attempt
+        return self._record(
+            track, outcome, status=receipt.status, request_id=receipt.request_id, at=started
+        )
 
     def _refused(self, track: _Track, exc: NotPublishable) -> Attempt:
         """400 on publish: re-read to learn why, then tell the user once, with the
@@ -559,12 +560,13 @@ class Engine:
         status: int | None = None,
         request_id: str | None = None,
         detail: str | None = None,
+        at: datetime | None = None,
     ) -> Attempt:
         """Appends the attempt to the history and tells the subscribers."""
         if exc is not None:
             status, request_id, detail = exc.status, exc.request_id, redactor(str(exc))
         attempt = Attempt(
-            at=self._clock.now(),
+            at=at or self._clock.now(),
             resume_id=track.resume.id,
             outcome=outcome,
             http_status=status,
