@@ -126,3 +126,10 @@ def test_every_message_exists_in_both_languages() -> None:
     for outcome in Outcome:
         assert f"outcome.{outcome.value}" in ru.MESSAGES
         assert f"outcome_name.{outcome.value}" in ru.MESSAGES
+
+
+def test_import_env_points_at_a_bad_value(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("ACCESS_TOKEN=a\nREFRESH_TOKEN=b\nCONTACT_EMAIL=nobody\n")
+    code, _, err = run_cli(tmp_path, "import-env", str(env))
+    assert code == 1 and "строка 3" in err and "contact_email" in err

@@ -374,11 +374,15 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
         "CONTACT_EMAIL": "contact_email",
         "CHAT_ID": "telegram_chat_id",
     }
-    updates = {
-        setting_keys[k]: validate(setting_keys[k], v)
-        for k, v in values.items()
-        if k in setting_keys
-    }
+    updates: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in setting_keys:
+            try:
+                updates[setting_keys[key]] = validate(setting_keys[key], value)
+            except ConfigError as exc:
+                line = env.line_of[key]
+                cli.complain(t("import.bad", lang, path=path, line=line, reason=exc))
+                return EXIT_FAILURE
     runtime = cli.runtime()  # fails clearly without a keyring, before anything is written
     items: list[str] = []
     if "ACCESS_TOKEN" in values:

@@ -35,6 +35,7 @@ class EnvFileError(ValueError):
 class EnvFile:
     values: dict[str, str]
     unknown_keys: tuple[str, ...]
+    line_of: dict[str, int]  # where each known key stands, to point at a bad value
 
 
 def _unquote(raw: str, line_number: int) -> str:
@@ -56,6 +57,7 @@ def _unquote(raw: str, line_number: int) -> str:
 
 def parse_env(text: str) -> EnvFile:
     values: dict[str, str] = {}
+    line_of: dict[str, int] = {}
     unknown: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -69,9 +71,10 @@ def parse_env(text: str) -> EnvFile:
             raise EnvFileError(number, f"{key} is set twice")
         if key in KNOWN_KEYS:
             values[key] = value
+            line_of[key] = number
         else:
             unknown.append(key)
-    return EnvFile(values, tuple(unknown))
+    return EnvFile(values, tuple(unknown), line_of)
 
 
 def read_env(path: Path) -> EnvFile:
