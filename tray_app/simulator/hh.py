@@ -15,6 +15,7 @@ import math
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -26,6 +27,7 @@ from tray_app.core.clock import format_hh_datetime
 
 FOUR_HOURS = 4 * 3600.0
 TWO_WEEKS = 14 * 24 * 3600.0
+MAX_RECORDED = 20_000
 BLACKLISTED_AGENTS = ("python-requests", "MyApp/1.0 (my-app-feedback@example.com)")
 
 
@@ -106,8 +108,9 @@ class HHSimulator:
         self.tokens: dict[str, SimToken] = {}  # by access token
         self.codes: dict[str, str] = {}  # code -> redirect_uri
         self.faults: list[Fault] = []
-        self.requests: list[RecordedRequest] = []
-        self.publishes: list[Publish] = []
+        # bounded, so a long demo does not grow without end
+        self.requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
+        self.publishes: deque[Publish] = deque(maxlen=MAX_RECORDED)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for resume in resumes if resumes is not None else default_resumes(self.now(), self.config):
