@@ -196,6 +196,8 @@ class ControlClient:
             )
         except requests.ConnectionError:
             raise InstanceUnavailable("the instance does not answer") from None
+        except requests.RequestException as exc:  # it runs, but did not answer in time
+            raise RuntimeError(f"no answer from the running instance ({exc})") from None
         if response.status_code != 200:
             raise RuntimeError(response.json().get("error", f"HTTP {response.status_code}"))
         return response.json()
