@@ -39,7 +39,9 @@ def default_retry(backoff_factor: float = 0.5) -> Retry:
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
         raise_on_status=False,
-        respect_retry_after_header=True,
+        # urllib3 would sleep a Retry-After of any length inside the request, holding
+        # the scheduler thread; the engine's own back-off handles long waits instead
+        respect_retry_after_header=False,
     )
 
 
