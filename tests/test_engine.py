@@ -113,6 +113,24 @@ def test_publish_that_changes_nothing_is_unconfirmed(rt: Runtime, sim: HHSimulat
     assert len(sim.calls("GET", "/resumes/mine")) == 1 + 2  # first read + two verifications
 
 
+def test_unreadable_verification_rereads_soon_instead_of_publishing_again(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.inject("garbage", "/resumes/mine", times=2)  # both verification reads fail
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.UNCONFIRMED
+    agenda = rt.engine.agenda()
+    assert agenda[REFRESH_KEY] - rt.clock.now() <= timedelta(seconds=5)
+    rt.engine.run_agenda_item(REFRESH_KEY)
+    # the raise had happened: the plan follows the new window, not the back-off
+    window = sim.resumes[A].next_publish_at
+    assert window is not None
+    assert rt.engine.agenda()[A] == rt.server_clock.to_local(window)
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+
+
 def test_429_rereads_and_reschedules_without_failure(rt: Runtime, sim: HHSimulator) -> None:
     due_now(sim, A)
     rt.engine.refresh()

@@ -221,6 +221,11 @@ class Engine:
                 if track.resume.state_signature != resume.state_signature:
                     track.reported_signature = None
                     track.refused_signature = None
+                if _moved(resume.next_publish_at, track.resume.next_publish_at):
+                    # raised after all (an unconfirmed or failed attempt, or by hand on
+                    # the site): the new window rules, not the back-off
+                    track.failures = track.too_early_streak = 0
+                    track.retry_at = None
                 track.resume = resume
                 fresh[resume.id] = track
             self._tracks = fresh
@@ -533,7 +538,13 @@ class Engine:
         return attempt
 
     def _verify(self, before: Resume) -> bool:
-        """A publish counts only when a re-read shows the resume's dates moved."""
+        """A publish counts only when a re-read shows the resume's dates moved.
+
+        If no re-read worked, the list is read again soon: should the raise have
+        happened after all, the plan then follows the new window instead of
+        publishing again into hh.ru's cooldown.
+        """
+        read = False
         for delay in VERIFY_DELAYS:
             if delay:
                 self._options.sleep(delay)
@@ -542,6 +553,7 @@ class Engine:
             except RemoteError as exc:
                 log.warning("re-read after raising failed: %s", redactor(str(exc)))
                 continue
+            read = True
             self._merge(resumes)
             after = next((r for r in resumes if r.id == before.id), None)
             if after is not None and (
@@ -549,6 +561,8 @@ class Engine:
                 or _moved(after.next_publish_at, before.next_publish_at)
             ):
                 return True
+        if not read:
+            self._list_retry_at = self._clock.now() + timedelta(seconds=LIST_BACKOFF_FIRST)
         return False
 
     def _record(
