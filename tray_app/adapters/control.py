@@ -26,6 +26,7 @@ import requests
 
 from tray_app.core.engine import NotDue, Snapshot
 from tray_app.core.models import Attempt
+from tray_app.core.redact import redactor
 from tray_app.storage.atomic import write_atomic
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(404, {"error": "no such command"})
         except Exception as exc:  # reported to the CLI that asked
             log.exception("control request %s %s failed", method, self.path)
-            self._reply(500, {"error": str(exc)})
+            self._reply(500, {"error": redactor(str(exc))})
 
     def do_GET(self) -> None:
         self._dispatch("GET")

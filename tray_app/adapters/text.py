@@ -25,6 +25,7 @@ from tray_app.core.events import (
     TransientFailure,
 )
 from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.core.redact import redactor
 from tray_app.i18n import t
 
 
@@ -95,7 +96,11 @@ def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | N
 
 
 def error_text(exc: BaseException, language: str) -> str:
-    """A clear message for an error that reached the user."""
+    """A clear message for an error that reached the user (secrets masked)."""
+    return redactor(_error_text(exc, language))
+
+
+def _error_text(exc: BaseException, language: str) -> str:
     if isinstance(exc, NoKeyringError):
         return t("err.no_keyring", language, detail=exc)
     if isinstance(exc, SecretStoreError):
