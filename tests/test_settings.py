@@ -43,6 +43,7 @@ def test_valid_values(key: str, text: str, expected: object) -> None:
     [
         ("margin_seconds", "-1", "from 0"),
         ("margin_seconds", "soon", "number"),
+        ("margin_seconds", "nan", "from 0"),
         ("anchor_time", "25:00", "HH:MM"),
         ("active_hours", "08:00", "HH:MM-HH:MM"),
         ("active_hours", "08:00-08:00", "equal"),

@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
@@ -149,7 +149,5 @@ def parse_hh_datetime(value: str) -> datetime:
 
 def format_hh_datetime(value: datetime, utc_offset_hours: int = 3) -> str:
     """Formats like hh.ru does: Moscow offset, no colon, whole seconds."""
-    from datetime import timezone
-
     local = value.astimezone(timezone(timedelta(hours=utc_offset_hours)))
     return local.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -77,7 +77,8 @@ class _Track:
     failures: int = 0
     too_early_streak: int = 0
     retry_at: datetime | None = None
-    jitter: tuple[tuple[datetime | None, float] | None, timedelta] = (None, timedelta(0))
+    jitter: timedelta = timedelta(0)
+    jitter_for: tuple[datetime | None, float] | None = None  # (window, setting) it was drawn for
 
 
 @dataclass(frozen=True)
@@ -333,10 +334,10 @@ class Engine:
     def _jitter(self, track: _Track, settings: Settings) -> timedelta:
         """One random jitter per window (and setting), so re-planning does not move it."""
         key = (track.resume.next_publish_at, settings.jitter_seconds)
-        if track.jitter[0] != key:
-            seconds = self._options.rng.uniform(0, settings.jitter_seconds)
-            track.jitter = (key, timedelta(seconds=seconds))
-        return track.jitter[1]
+        if track.jitter_for != key:
+            track.jitter = timedelta(seconds=self._options.rng.uniform(0, settings.jitter_seconds))
+            track.jitter_for = key
+        return track.jitter
 
     def _plan(self, track: _Track, settings: Settings, now: datetime) -> datetime | None:
         resume = track.resume

@@ -49,7 +49,7 @@ def _number(low: float, high: float) -> Callable[[Any], float]:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError("expected a number") from None
-        if not low <= number <= high or number != number:
+        if not low <= number <= high:  # also refuses NaN
             raise ValueError(f"expected a number from {low:g} to {high:g}")
         return number
 
