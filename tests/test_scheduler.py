@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tray_app.core.clock import Clock
 from tray_app.core.engine import PROBE_KEY
 from tray_app.core.models import Outcome
-from tray_app.core.scheduler import Scheduler
+from tray_app.core.scheduler import HEARTBEAT_SECONDS, Scheduler
 from tray_app.simulator.hh import HHSimulator, SimConfig
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.wiring import Runtime
@@ -21,35 +22,42 @@ MARGIN = 0.5
 A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 
 
-def start(runtime: Runtime, **kw: object) -> Scheduler:
-    scheduler = Scheduler(
-        runtime.engine,
-        runtime.clock,
-        refresh_minutes=lambda: runtime.settings().refresh_minutes,
-        **kw,  # type: ignore[arg-type]
-    )
-    runtime.bus.subscribe(scheduler.on_event)
-    scheduler.start()
-    return scheduler
-
-
 def park_all(sim: HHSimulator) -> None:
     """Nothing due for an hour: the loop has only idle time ahead."""
     for resume_id in list(sim.resumes):
         sim.open_window(resume_id, in_seconds=3600)
 
 
+Launch = Callable[..., Scheduler]
+
+
 @pytest.fixture
-def stopper() -> Iterator[list[Scheduler]]:
+def launch() -> Iterator[Launch]:
+    """Starts schedulers on a runtime's engine; each is stopped after the test."""
     started: list[Scheduler] = []
-    yield started
+
+    def start(
+        runtime: Runtime, clock: Clock | None = None, heartbeat: float = HEARTBEAT_SECONDS
+    ) -> Scheduler:
+        scheduler = Scheduler(
+            runtime.engine,
+            clock or runtime.clock,
+            refresh_minutes=lambda: runtime.settings().refresh_minutes,
+            heartbeat=heartbeat,
+        )
+        runtime.bus.subscribe(scheduler.on_event)
+        scheduler.start()
+        started.append(scheduler)
+        return scheduler
+
+    yield start
     for scheduler in started:
         scheduler.stop()
 
 
 @pytest.mark.parametrize("server_offset", [-5.0, 0.0, 5.0])
 def test_raises_land_within_a_second_of_window_plus_margin_and_never_early(
-    server_offset: float, tmp_path: object, keyring_backend: MemoryKeyring, stopper: list[Scheduler]
+    server_offset: float, tmp_path: object, keyring_backend: MemoryKeyring, launch: Launch
 ) -> None:
     sim = HHSimulator(SimConfig(cooldown=3.0, clock_offset=server_offset)).start()
     try:
@@ -59,7 +67,7 @@ def test_raises_land_within_a_second_of_window_plus_margin_and_never_early(
             "HH_RAISER_OAUTH_URL": sim.url,
         }
         runtime = make_runtime(environ, keyring_backend, sim, margin_seconds=MARGIN)
-        stopper.append(start(runtime))
+        launch(runtime)
         time.sleep(14)
         accepted = [p for p in sim.publishes if p.accepted]
         assert len(accepted) >= 6
@@ -73,11 +81,10 @@ def test_raises_land_within_a_second_of_window_plus_margin_and_never_early(
 
 
 def test_raise_now_wakes_the_sleeping_loop_at_once(
-    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
+    runtime: Runtime, sim: HHSimulator, launch: Launch
 ) -> None:
     park_all(sim)
-    scheduler = start(runtime)
-    stopper.append(scheduler)
+    scheduler = launch(runtime)
     assert started_and_idle(scheduler)
     sim.open_window(A, in_seconds=-3)
     began = time.monotonic()
@@ -86,12 +93,9 @@ def test_raise_now_wakes_the_sleeping_loop_at_once(
     assert [r.outcome for r in results] == [Outcome.RAISED]  # type: ignore[union-attr]
 
 
-def test_idle_loop_does_not_poll(
-    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
-) -> None:
+def test_idle_loop_does_not_poll(runtime: Runtime, sim: HHSimulator, launch: Launch) -> None:
     park_all(sim)
-    scheduler = start(runtime)
-    stopper.append(scheduler)
+    scheduler = launch(runtime)
     # after start-up the clock probes (a handful, a second apart) end, then quiet
     assert wait_until(lambda: scheduler._jobs.jobs and PROBE_KEY not in runtime.engine.agenda())
     time.sleep(0.2)
@@ -114,7 +118,7 @@ def started_and_idle(scheduler: Scheduler) -> bool:
 
 
 def test_a_failing_job_does_not_end_the_loop(
-    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
+    runtime: Runtime, sim: HHSimulator, launch: Launch
 ) -> None:
     calls: list[str] = []
     original = runtime.engine.run_agenda_item
@@ -126,30 +130,27 @@ def test_a_failing_job_does_not_end_the_loop(
         original(key)
 
     runtime.engine.run_agenda_item = flaky  # type: ignore[method-assign]
-    scheduler = start(runtime)
-    stopper.append(scheduler)
+    scheduler = launch(runtime)
     assert wait_until(lambda: any(p.accepted for p in sim.publishes))
     assert scheduler.running and len(calls) >= 2
 
 
-def test_clock_jump_triggers_a_catch_up(
-    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
-) -> None:
+def test_clock_jump_triggers_a_catch_up(runtime: Runtime, sim: HHSimulator, launch: Launch) -> None:
     clock = FakeClock()
     jumps = threading.Event()
     runtime.engine.clock_jumped = jumps.set  # type: ignore[method-assign]
-    scheduler = Scheduler(runtime.engine, clock, refresh_minutes=lambda: 30, heartbeat=0.05)
-    scheduler.start()
-    stopper.append(scheduler)
+    scheduler = launch(runtime, clock, heartbeat=0.05)
     assert wait_until(lambda: scheduler.wakeups > 2)
     assert not jumps.is_set()
     clock.advance(3600, wall_only=True)  # the machine slept an hour
     assert jumps.wait(2)
 
 
-def test_stop_waits_for_the_raise_in_flight(runtime: Runtime, sim: HHSimulator) -> None:
+def test_stop_waits_for_the_raise_in_flight(
+    runtime: Runtime, sim: HHSimulator, launch: Launch
+) -> None:
     park_all(sim)
-    scheduler = start(runtime)
+    scheduler = launch(runtime)
     assert started_and_idle(scheduler)
     sim.open_window(A, in_seconds=-3)
     sim.inject("hold", f"/resumes/{A}/publish", seconds=1.0)
@@ -161,11 +162,10 @@ def test_stop_waits_for_the_raise_in_flight(runtime: Runtime, sim: HHSimulator) 
 
 
 def test_5xx_timeouts_and_garbage_never_stop_the_loop(
-    runtime: Runtime, sim: HHSimulator, stopper: list[Scheduler]
+    runtime: Runtime, sim: HHSimulator, launch: Launch
 ) -> None:
     b = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
-    scheduler = start(runtime)
-    stopper.append(scheduler)
+    scheduler = launch(runtime)
     assert wait_until(lambda: any(p.accepted and p.resume_id == b for p in sim.publishes))
     sim.inject("500", f"/resumes/{A}/publish")
     sim.inject("garbage", "/resumes/mine", times=2)
