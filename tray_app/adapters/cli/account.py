@@ -1,0 +1,132 @@
+"""Settings and credentials: ``config``, ``import-env``, ``login``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli, notify_instance
+from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
+from tray_app.core.errors import ConfigError
+from tray_app.core.models import TokenPair
+from tray_app.i18n import t
+from tray_app.storage.envfile import EnvFileError, read_env
+from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
+from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
+
+
+def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
+    store = SettingsStore(cli.paths.settings_file)
+    if args.action == "list":
+        settings = store.load()
+        for key in FIELDS:
+            cli.say(f"{key} = {to_text(getattr(settings, key))}")
+    elif args.action == "get":
+        cli.say(to_text(getattr(store.load(), args.key)))
+    else:
+        settings = store.set(args.key, args.value)
+        cli.say(
+            t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
+        )
+        notify_instance(cli, "settings")
+    return EXIT_OK
+
+
+def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
+    lang = cli.language
+    path = Path(args.path)
+    try:
+        env = read_env(path)
+    except EnvFileError as exc:
+        cli.complain(t("import.bad", lang, path=path, line=exc.line_number, reason=exc.reason))
+        return EXIT_FAILURE
+    values = env.values
+    if ("ACCESS_TOKEN" in values) != ("REFRESH_TOKEN" in values):
+        cli.complain(t("import.partial_tokens", lang))
+        return EXIT_FAILURE
+    setting_keys = {
+        "RESUME_ID": "enabled_resumes",
+        "CLIENT_ID": "client_id",
+        "CONTACT_EMAIL": "contact_email",
+        "CHAT_ID": "telegram_chat_id",
+    }
+    updates: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in setting_keys:
+            try:
+                updates[setting_keys[key]] = validate(setting_keys[key], value)
+            except ConfigError as exc:
+                line = env.line_of[key]
+                cli.complain(t("import.bad", lang, path=path, line=line, reason=exc))
+                return EXIT_FAILURE
+    runtime = cli.runtime()  # fails clearly without a keyring, before anything is written
+    items: list[str] = []
+    if "ACCESS_TOKEN" in values:
+        TokenStore(runtime.secrets).save(TokenPair(values["ACCESS_TOKEN"], values["REFRESH_TOKEN"]))
+        items.append(t("import.tokens", lang))
+    if values.get("CLIENT_SECRET"):
+        runtime.secrets.set(CLIENT_SECRET, values["CLIENT_SECRET"])
+        items.append(t("import.client_secret", lang))
+    if values.get("TELEGRAM_TOKEN"):
+        runtime.secrets.set(TELEGRAM_BOT_TOKEN, values["TELEGRAM_TOKEN"])
+        items.append(t("import.telegram", lang))
+    runtime.close()
+    store = SettingsStore(cli.paths.settings_file)
+    if updates:
+        store.save(replace(store.load(), **updates))
+    labels = {
+        "enabled_resumes": lambda v: t("import.resume", lang, id=",".join(v)),
+        "client_id": lambda v: t("import.client_id", lang),
+        "contact_email": lambda v: t("import.email", lang),
+        "telegram_chat_id": lambda v: t("import.chat", lang, id=v),
+    }
+    items.extend(labels[key](value) for key, value in updates.items())
+    if env.unknown_keys:
+        cli.complain(t("import.unknown", lang, keys=", ".join(env.unknown_keys)))
+    if not items:
+        cli.complain(t("import.nothing", lang, path=path))
+        return EXIT_FAILURE
+    cli.say(t("import.done", lang, path=path, items=", ".join(items)))
+    notify_instance(cli, "credentials")
+    return EXIT_OK
+
+
+def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
+    lang = cli.language
+    runtime = cli.runtime()
+    try:
+        settings = runtime.settings()
+        if not settings.client_id:
+            cli.complain(t("login.need_client", lang))
+            return EXIT_FAILURE
+        secret = runtime.secrets.get(CLIENT_SECRET)
+        if not secret:
+            secret = cli.secret_prompt(t("login.secret_prompt", lang)).strip()
+            runtime.secrets.set(CLIENT_SECRET, secret)
+        code = obtain_code(
+            oauth_base=runtime.endpoints.oauth,
+            client_id=settings.client_id,
+            port=settings.redirect_port,
+            language=lang,
+            open_browser=cli.open_browser,
+            prompt=cli.prompt,
+            say=cli.say,
+            timeout=args.timeout,
+            paste_only=args.paste,
+        )
+        runtime.tokens.exchange_code(
+            code,
+            client_id=settings.client_id,
+            client_secret=secret,
+            redirect_uri=redirect_uri(settings.redirect_port),
+        )
+    except LoginError as exc:
+        cli.complain(str(exc))
+        return EXIT_FAILURE
+    finally:
+        runtime.close()
+    cli.say(t("login.done", lang, backend=runtime.secrets.backend_name))
+    notify_instance(cli, "credentials")
+    return EXIT_OK

@@ -1,0 +1,85 @@
+"""What every command shares: the injectable outside world, exit codes, output.
+
+Exit codes (documented in the README):
+0 success; 1 other failure; 2 usage error; 3 nothing due yet; 4 sign-in needed;
+5 another instance is running.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import threading
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from keyring.backend import KeyringBackend
+
+from tray_app.adapters.control import ControlClient, InstanceUnavailable
+from tray_app.core.engine import EngineOptions
+from tray_app.core.models import AuthState
+from tray_app.i18n import t
+from tray_app.storage.paths import AppPaths, app_paths
+from tray_app.wiring import Runtime, build_runtime
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NOT_DUE = 3
+EXIT_SIGN_IN = 4
+EXIT_ALREADY_RUNNING = 5
+SIGN_IN_STATES = (AuthState.SIGN_IN_NEEDED.value, AuthState.NOT_CONFIGURED.value)
+
+
+@dataclass
+class Cli:
+    """What a command needs from the outside; tests replace the parts they drive."""
+
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    keyring_backend: KeyringBackend | None = None
+    prompt: Callable[[str], str] = input
+    secret_prompt: Callable[[str], str] = getpass.getpass
+    open_browser: Callable[[str], bool] = webbrowser.open
+    stop: threading.Event = field(default_factory=threading.Event)
+    language: str = "ru"
+
+    @property
+    def paths(self) -> AppPaths:
+        return app_paths(self.environ)
+
+    def say(self, text: str) -> None:
+        if self.out is not None:  # None in a windowed (frozen) build
+            print(text, file=self.out, flush=True)
+
+    def complain(self, text: str) -> None:
+        if self.err is not None:
+            print(text, file=self.err, flush=True)
+
+    def runtime(self, *, long_running: bool = False) -> Runtime:
+        """One-shot commands skip the server-clock calibration probes (seconds)."""
+        return build_runtime(
+            self.environ,
+            keyring_backend=self.keyring_backend,
+            engine_options=EngineOptions(calibrate=long_running),
+        )
+
+
+def notify_instance(cli: Cli, what: str) -> None:
+    try:
+        ControlClient(cli.paths.control_file).reload(what)
+    except InstanceUnavailable:
+        return
+    except (RuntimeError, OSError) as exc:  # saved; only the live pick-up failed
+        cli.complain(t("err.instance", cli.language, detail=exc))
+        return
+    cli.say(t("config.applied", cli.language))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

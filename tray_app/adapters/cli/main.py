@@ -1,0 +1,98 @@
+"""The ``hh-raiser`` command line: parsing and dispatch."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from tray_app import __version__
+from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
+from tray_app.adapters.cli.base import EXIT_ALREADY_RUNNING, EXIT_FAILURE, EXIT_SIGN_IN, Cli
+from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
+from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
+from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.text import error_text
+from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
+from tray_app.i18n import t
+from tray_app.storage.paths import AppPaths
+from tray_app.storage.settings import FIELDS, SettingsStore
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hh-raiser",
+        description="Keeps your hh.ru resumes at the top of search. / Поднимает резюме на hh.ru.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 nothing due yet, 4 sign-in needed, "
+        "5 already running.",
+    )
+    parser.add_argument("--version", action="version", version=f"hh-raiser {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="raise resumes until stopped")
+    run.add_argument("--headless", action="store_true", help="no tray icon (servers)")
+    demo = sub.add_parser("demo", help="run against the built-in hh.ru simulator")
+    demo.add_argument("--cooldown", type=int, default=20, help="seconds between raises")
+    raise_now = sub.add_parser("raise-now", help="raise what is due now")
+    raise_now.add_argument("--resume", metavar="ID")
+    raise_now.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", help="sign-in state, last and next raises")
+    status.add_argument("--json", action="store_true")
+    sub.add_parser("resumes", help="list resumes with their ids")
+    login = sub.add_parser("login", help="sign in to hh.ru (OAuth)")
+    login.add_argument("--paste", action="store_true", help="paste the code instead of a listener")
+    login.add_argument("--timeout", type=float, default=300.0)
+    imp = sub.add_parser("import-env", help="import the old script's .env file")
+    imp.add_argument("path")
+    config = sub.add_parser("config", help="read or change settings")
+    config_sub = config.add_subparsers(dest="action", required=True)
+    config_sub.add_parser("list")
+    get = config_sub.add_parser("get")
+    get.add_argument("key", choices=list(FIELDS))
+    set_ = config_sub.add_parser("set")
+    set_.add_argument("key", choices=list(FIELDS))
+    set_.add_argument("value")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "raise-now": cmd_raise_now,
+    "status": cmd_status,
+    "resumes": cmd_resumes,
+    "login": cmd_login,
+    "import-env": cmd_import_env,
+    "config": cmd_config,
+}
+
+
+def _language(paths: AppPaths) -> str:
+    try:
+        return SettingsStore(paths.settings_file).load().language
+    except ConfigError:
+        return "ru"
+
+
+def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
+    cli = cli or Cli()
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    cli.language = _language(cli.paths)
+    setup_logging(cli.paths.log_file, verbose=args.verbose)
+    command = COMMANDS.get(args.command or "", cmd_start)
+    try:
+        return command(cli, args)
+    except AlreadyRunningError:
+        cli.complain(t("err.already_running", cli.language, path=cli.paths.lock_file))
+        return EXIT_ALREADY_RUNNING
+    except SignInNeeded as exc:
+        cli.complain(error_text(exc, cli.language))
+        return EXIT_SIGN_IN
+    except HHRaiserError as exc:
+        cli.complain(error_text(exc, cli.language))
+        return EXIT_FAILURE
+    except RuntimeError as exc:  # the running instance reported a failure
+        cli.complain(t("err.instance", cli.language, detail=exc))
+        return EXIT_FAILURE

@@ -1,0 +1,116 @@
+"""Commands that run the service until stopped: ``run``, ``demo``, and no command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from dataclasses import replace
+
+from tray_app import __version__
+from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
+from tray_app.adapters.service import Service
+from tray_app.adapters.text import error_text, event_text
+from tray_app.core.errors import NoKeyringError
+from tray_app.core.events import Event
+from tray_app.core.models import TokenPair
+from tray_app.i18n import t
+from tray_app.storage.lock import InstanceLock
+from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secrets import TokenStore
+from tray_app.storage.settings import SettingsStore
+from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, Runtime
+
+
+def _serve(cli: Cli, runtime: Runtime) -> int:
+    """Runs the service, printing its events, until ``cli.stop`` is set."""
+    settings = runtime.settings
+
+    def print_event(event: Event) -> None:
+        text = event_text(event, settings().language)
+        if text:
+            cli.say(text)
+
+    runtime.bus.subscribe(print_event)
+    service = Service(runtime)
+    service.start()
+    cli.say(t("run.started", settings().language, version=__version__))
+    try:
+        # POSIX interrupts this wait for signals; elsewhere wake once a second for Ctrl+C
+        while not cli.stop.wait(None if os.name == "posix" else 1.0):
+            pass
+    finally:
+        service.stop()
+    cli.say(t("run.stopped", settings().language))
+    return EXIT_OK
+
+
+def _install_signal_handlers(cli: Cli) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: cli.stop.set())
+
+
+def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
+    if not getattr(args, "headless", False):
+        cli.complain(t("run.tray_missing", cli.language))
+    with InstanceLock(cli.paths.lock_file).acquire():
+        runtime = cli.runtime(long_running=True)
+        if not runtime.has_account():
+            runtime.close()
+            cli.complain(t("auth.sign_in_needed", cli.language))
+            return EXIT_SIGN_IN
+        _install_signal_handlers(cli)
+        return _serve(cli, runtime)
+
+
+def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
+    """The app against the built-in simulator, with fake tokens in memory only."""
+    from tray_app.simulator.hh import HHSimulator, SimConfig
+    from tray_app.storage.memory_keyring import MemoryKeyring
+
+    sim = HHSimulator(SimConfig(cooldown=float(args.cooldown))).start()
+    home = tempfile.mkdtemp(prefix="hh-raiser-demo-")
+    environ = {**cli.environ, HOME_ENV: home, API_URL_ENV: sim.url, OAUTH_URL_ENV: sim.url}
+    demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
+    store = SettingsStore(demo.paths.settings_file)
+    store.save(
+        replace(
+            store.load(),
+            margin_seconds=1.0,
+            language=cli.language,
+            contact_email="demo@example.com",
+        )
+    )
+    try:
+        with InstanceLock(demo.paths.lock_file).acquire():
+            runtime = demo.runtime(long_running=True)
+            token = sim.issue_tokens()
+            TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
+            cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
+            _install_signal_handlers(demo)
+            return _serve(demo, runtime)
+    finally:
+        sim.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
+    """No command: run if an account is set up, else the demo."""
+    try:
+        runtime = cli.runtime()
+    except NoKeyringError as exc:  # the demo keeps its fake tokens in memory
+        cli.complain(error_text(exc, cli.language))
+        has_account = False
+    else:
+        has_account = runtime.has_account()
+        runtime.close()
+    if has_account:
+        return cmd_run(cli, args)
+    cli.say(t("demo.no_account", cli.language))
+    return cmd_demo(cli, argparse.Namespace(cooldown=20))
