@@ -12,12 +12,14 @@ import pytest
 from tray_app.core.engine import EngineOptions
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
-from tray_app.storage.secrets import TokenStore
+from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import Runtime, build_runtime
 
 SHORT_COOLDOWN = 3.0
+CHAT = 424242  # the user's chat with the bot in the Telegram simulator
 
 
 class FakeClock:
@@ -47,6 +49,23 @@ def sim() -> Iterator[HHSimulator]:
 
 
 @pytest.fixture
+def tg() -> Iterator[TelegramSimulator]:
+    """The Telegram simulator, with the user's chat already started."""
+    simulator = TelegramSimulator().start()
+    simulator.user_says(CHAT, "/start", username="anna")
+    yield simulator
+    simulator.stop()
+
+
+def connect_telegram(runtime: Runtime, tg: TelegramSimulator, chat_id: int = CHAT) -> None:
+    """What ``telegram setup`` leaves behind: the token in the keyring, the chat set."""
+    runtime.secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
+    SettingsStore(runtime.paths.settings_file).set("telegram_chat_id", chat_id)
+    runtime.settings.reload_if_changed()
+    runtime.telegram_targets.forget_token()
+
+
+@pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
@@ -60,6 +79,11 @@ def environ(sim: HHSimulator, home: Path) -> dict[str, str]:
         "HH_RAISER_TIMEOUT": "2",
         "NO_PROXY": "127.0.0.1,localhost",
     }
+
+
+@pytest.fixture
+def tg_environ(environ: dict[str, str], tg: TelegramSimulator) -> dict[str, str]:
+    return {**environ, "HH_RAISER_TELEGRAM_URL": tg.url}
 
 
 @pytest.fixture

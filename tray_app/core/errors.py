@@ -128,3 +128,55 @@ class ConnectionFailed(TransientError):
 
 class InvalidResponse(TransientError):
     """A body that should be JSON was not (a proxy's or DDoS-protection page)."""
+
+
+class TelegramError(HHRaiserError):
+    """The Telegram Bot API answered something other than success (or did not answer)."""
+
+    def __init__(self, message: str, *, error_code: int | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class TelegramMisconfigured(TelegramError):
+    """Retrying cannot help until the user changes something; ``reason`` says what."""
+
+    reason = "misconfigured"
+
+
+class BotTokenInvalid(TelegramMisconfigured):
+    """401: the bot token is wrong or was revoked in @BotFather."""
+
+    reason = "bad_token"
+
+
+class ChatNotFound(TelegramMisconfigured):
+    """400 ``chat not found``: the user never wrote to the bot, or the id is wrong."""
+
+    reason = "chat_not_found"
+
+
+class BotBlocked(TelegramMisconfigured):
+    """403: the user blocked the bot (or the bot cannot write to that chat)."""
+
+    reason = "bot_blocked"
+
+
+class TelegramRejected(TelegramError):
+    """Another 400: this message will never be accepted (not worth retrying)."""
+
+
+class TelegramRetryAfter(TelegramError):
+    """429: Telegram asks to wait ``retry_after`` seconds before the next request."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, error_code=429)
+        self.retry_after = retry_after
+
+
+class TelegramConflict(TelegramError):
+    """409: another ``getUpdates`` poller (or a webhook) uses this bot."""
+
+
+class TelegramUnavailable(TelegramError):
+    """No usable answer (network, proxy, timeout, 5xx, not JSON): retry later."""

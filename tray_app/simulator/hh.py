@@ -19,11 +19,12 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from tray_app.core.clock import format_hh_datetime
+from tray_app.simulator.server import LocalServer
 
 FOUR_HOURS = 4 * 3600.0
 TWO_WEEKS = 14 * 24 * 3600.0
@@ -98,10 +99,11 @@ def _ceil_second(moment: datetime) -> datetime:
     return datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)
 
 
-class HHSimulator:
+class HHSimulator(LocalServer):
     """State and controls; :meth:`start` serves it on an ephemeral port."""
 
     def __init__(self, config: SimConfig | None = None, resumes: list[SimResume] | None = None):
+        super().__init__()
         self.config = config or SimConfig()
         self.lock = threading.RLock()
         self.resumes: dict[str, SimResume] = {}
@@ -111,8 +113,6 @@ class HHSimulator:
         # bounded, so a long demo does not grow without end
         self.requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
         self.publishes: deque[Publish] = deque(maxlen=MAX_RECORDED)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for resume in resumes if resumes is not None else default_resumes(self.now(), self.config):
             self.resumes[resume.id] = resume
 
@@ -120,26 +120,6 @@ class HHSimulator:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.config.clock_offset, UTC)
-
-    def start(self, port: int = 0) -> HHSimulator:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._server.daemon_threads = True
-        self._server.sim = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     # ---- controls for tests -------------------------------------------------------
 
@@ -565,3 +545,6 @@ class _Handler(BaseHTTPRequestHandler):
         if "state" in query:
             params["state"] = query["state"]
         self._send(302, headers={"Location": f"{redirect}?{urlencode(params)}"})
+
+
+HHSimulator.handler = _Handler

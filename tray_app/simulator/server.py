@@ -1,0 +1,36 @@
+"""The lifecycle both simulators share: a threaded HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+
+class LocalServer:
+    """Serves ``handler`` (which finds this object as ``self.server.sim``)."""
+
+    handler: type[BaseHTTPRequestHandler]
+
+    def __init__(self) -> None:
+        self._server: ThreadingHTTPServer | None = None
+        self._port = 0
+
+    def start(self, port: int = 0) -> Self:
+        server = ThreadingHTTPServer(("127.0.0.1", port or self._port), self.handler)
+        server.daemon_threads = True
+        server.sim = self  # type: ignore[attr-defined]
+        self._server, self._port = server, server.server_port
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stops listening: new connections are refused until :meth:`start` again."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
