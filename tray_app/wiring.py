@@ -16,6 +16,9 @@ from tray_app.core.engine import Engine, EngineOptions
 from tray_app.core.errors import ConfigError
 from tray_app.core.events import EventBus, TokenRefreshed
 from tray_app.core.models import TokenPair
+from tray_app.notify.digest import digest_text
+from tray_app.notify.outbox import Outbox
+from tray_app.notify.telegram import TelegramNotifier, TelegramTargets
 from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
@@ -32,14 +35,13 @@ TELEGRAM_URL_ENV = "HH_RAISER_TELEGRAM_URL"
 TIMEOUT_ENV = "HH_RAISER_TIMEOUT"
 DEFAULT_API_URL = "https://api.hh.ru"
 DEFAULT_OAUTH_URL = "https://hh.ru"
-DEFAULT_TELEGRAM_URL = "https://api.telegram.org"
 
 
 @dataclass(frozen=True)
 class Endpoints:
     api: str
     oauth: str
-    telegram: str
+    telegram: str | None  # overrides the telegram_api_url setting
     read_timeout: float
 
     @classmethod
@@ -52,7 +54,7 @@ class Endpoints:
         return cls(
             api=environ.get(API_URL_ENV) or DEFAULT_API_URL,
             oauth=environ.get(OAUTH_URL_ENV) or DEFAULT_OAUTH_URL,
-            telegram=environ.get(TELEGRAM_URL_ENV) or DEFAULT_TELEGRAM_URL,
+            telegram=environ.get(TELEGRAM_URL_ENV) or None,
             read_timeout=timeout,
         )
 
@@ -108,6 +110,8 @@ class Runtime:
     oauth: OAuthClient
     transport: ApiTransport
     engine: Engine
+    telegram_targets: TelegramTargets
+    telegram: TelegramNotifier
     http_clients: list[HttpClient] = field(default_factory=list)
 
     def has_account(self) -> bool:
@@ -162,6 +166,21 @@ def build_runtime(
     transport = ApiTransport(api_http, tokens)
     history = History(paths.history_file)
     engine = Engine(transport, settings, history, bus, clock, server_clock, engine_options)
+    tz = engine_options.tz if engine_options else None
+    telegram_targets = TelegramTargets(settings, secrets, endpoints.telegram)
+
+    def digest() -> str:
+        return digest_text(history.read(), engine.snapshot(), clock.now(), settings().language, tz)
+
+    telegram = TelegramNotifier(
+        telegram_targets,
+        Outbox(paths.telegram_outbox_file),
+        bus,
+        settings,
+        clock,
+        digest=digest,
+        tz=tz,
+    )
     return Runtime(
         paths=paths,
         endpoints=endpoints,
@@ -175,5 +194,7 @@ def build_runtime(
         oauth=oauth,
         transport=transport,
         engine=engine,
+        telegram_targets=telegram_targets,
+        telegram=telegram,
         http_clients=[api_http, oauth_http],
     )

@@ -76,6 +76,18 @@ def result_to_json(result: Attempt | NotDue, next_raise_at: datetime | None) -> 
     return {**result.to_record(), "next_raise_at": iso(next_raise_at)}
 
 
+def result_from_json(item: dict[str, Any]) -> Attempt | NotDue:
+    """The inverse of :func:`result_to_json` (without the next raise)."""
+    if item["outcome"] == "not_due":
+        return NotDue(item["resume_id"], item["title"], item_next_raise(item))
+    return Attempt.from_record(item)
+
+
+def item_next_raise(item: dict[str, Any]) -> datetime | None:
+    value = item.get("next_raise_at")
+    return datetime.fromisoformat(value) if value else None
+
+
 @dataclass
 class ControlHandlers:
     """What the running instance does for each request."""

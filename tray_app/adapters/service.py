@@ -1,4 +1,5 @@
-"""The running instance: the scheduler thread and the control channel over the core.
+"""The running instance: the scheduler thread, notifications, the control channel
+and Telegram remote control over the core.
 
 Headless ``run``, the demo and (later) the tray all run one :class:`Service`; each
 adds its own subscribers to ``runtime.bus`` for what the user sees.
@@ -16,7 +17,10 @@ from tray_app.adapters.control import (
     result_to_json,
     snapshot_to_json,
 )
+from tray_app.adapters.telegram_commands import CommandPoller, OffsetFile
 from tray_app.core.scheduler import Scheduler
+from tray_app.notify.notices import Notifications
+from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,10 +38,19 @@ class Service:
             on_wake=self._check_settings_file,
         )
         runtime.bus.subscribe(self.scheduler.on_event)
+        self.notifications = Notifications(runtime.bus, runtime.settings, runtime.clock)
+        self.notifications.add_sink(runtime.telegram.submit)
+        self.commands = CommandPoller(
+            runtime.telegram_targets,
+            runtime.settings,
+            self,
+            OffsetFile(runtime.paths.telegram_offset_file),
+            runtime.clock,
+        )
         self.control = ControlServer(
             runtime.paths.control_file,
             ControlHandlers(
-                status=lambda: snapshot_to_json(runtime.engine.snapshot()),
+                status=self.status,
                 raise_now=self.raise_now,
                 reload_settings=self.reload_settings,
                 reload_credentials=self.reload_credentials,
@@ -45,8 +58,10 @@ class Service:
         )
 
     def start(self) -> None:
+        self.runtime.telegram.start()
         self.scheduler.start()
         self.control.start()
+        self.commands.start()
         runtime = self.runtime
         log.info(
             "HH Raiser %s started: api %s, keyring %s, settings %s, history %s",
@@ -58,12 +73,19 @@ class Service:
         )
 
     def stop(self) -> None:
-        """Stops taking commands, then waits for a raise in flight."""
+        """Stops taking commands, waits for a raise in flight, then lets the notifier
+        put what it could not send on disk."""
         self.control.stop()
+        self.commands.stop()
         self.scheduler.stop()
+        self.notifications.close()
+        self.runtime.telegram.stop()
         self.runtime.close()
 
-    # ---- what the control channel (and the tray) can ask ---------------------------
+    # ---- what the control channel, Telegram (and the tray) can ask ------------------
+
+    def status(self) -> dict[str, Any]:
+        return status_json(self.runtime, commands=self.commands.state.value)
 
     def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]:
         engine = self.runtime.engine
@@ -72,16 +94,36 @@ class Service:
         )
         return [result_to_json(r, engine.next_raise_at(r.resume_id)) for r in results]
 
+    def set_paused(self, paused: bool) -> None:
+        SettingsStore(self.runtime.paths.settings_file).set("paused", paused)
+        self.reload_settings()
+
     def reload_settings(self) -> None:
         """Returns once the new settings are in the plan, so ``config set`` can say so."""
         self.runtime.settings.reload_if_changed()
+        self._telegram_changed()
         self.scheduler.wake()
         self.scheduler.submit(self.runtime.engine.replan).result(timeout=COMMAND_TIMEOUT)
 
     def reload_credentials(self) -> None:
+        self._telegram_changed()
         self.scheduler.submit(self.runtime.engine.credentials_changed).result(COMMAND_TIMEOUT)
+
+    def _telegram_changed(self) -> None:
+        self.runtime.telegram.reconfigure()
+        self.commands.wake()
 
     def _check_settings_file(self) -> None:
         """On every wake: a hand-edited settings file is picked up too."""
         if self.runtime.settings.reload_if_changed():
+            self._telegram_changed()
             self.scheduler.wake()
+
+
+def status_json(runtime: Runtime, *, commands: str) -> dict[str, Any]:
+    """``status --json``: the engine's snapshot plus the Telegram channel."""
+    telegram = runtime.telegram.status().to_json()
+    return {
+        **snapshot_to_json(runtime.engine.snapshot()),
+        "telegram": {**telegram, "commands": commands},
+    }

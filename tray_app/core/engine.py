@@ -25,6 +25,7 @@ from tray_app.core.errors import (
 )
 from tray_app.core.events import (
     AuthChanged,
+    ConnectionRestored,
     EventBus,
     PlanChanged,
     RaiseAttempted,
@@ -170,9 +171,12 @@ class Engine:
         except RemoteError as exc:
             self._list_failed(exc)
             return False
+        restored = self._list_failures > 0
         self._list_failures = 0
         self._list_retry_at = None
         self._list_error = None
+        if restored:
+            self._bus.publish(ConnectionRestored())
         self._merge(resumes)
         self._set_auth(AuthState.OK)
         self.replan()

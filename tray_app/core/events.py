@@ -67,6 +67,20 @@ class TransientFailure(Event):
     retry_at: datetime
 
 
+@dataclass(frozen=True)
+class ConnectionRestored(Event):
+    """hh.ru answered again after failures (the list could be read)."""
+
+
+@dataclass(frozen=True)
+class TelegramStatusChanged(Event):
+    """The Telegram channel became usable or unusable; ``reason`` says why not."""
+
+    state: str  # ok | unreachable | misconfigured | not_configured
+    reason: str | None = None
+    detail: str | None = None
+
+
 Subscriber = Callable[[Event], None]
 
 

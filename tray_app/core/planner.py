@@ -90,3 +90,13 @@ def plan_raise(
     if rules.active_hours is not None:
         candidate = next_active_start(candidate, rules.active_hours, rules.tz)
     return candidate
+
+
+def next_daily(at: time, after: datetime, tz: tzinfo | None) -> datetime:
+    """The first ``at`` o'clock (user's zone) strictly after ``after`` (the digest)."""
+    day = to_local(after, tz).date()
+    for offset in range(3):
+        moment = local_moment(day + timedelta(days=offset), at, tz)
+        if moment > after:
+            return moment
+    raise AssertionError("a daily time comes within two days")

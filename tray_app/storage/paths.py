@@ -39,6 +39,15 @@ class AppPaths:
         return self.data_dir / "control.json"
 
     @property
+    def telegram_outbox_file(self) -> Path:
+        """Important notifications not yet delivered to Telegram."""
+        return self.data_dir / "telegram-outbox.json"
+
+    @property
+    def telegram_offset_file(self) -> Path:
+        return self.data_dir / "telegram-offset.json"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / f"{APP_ID}.log"
 

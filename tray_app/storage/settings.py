@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from tray_app.core.errors import ConfigError
 from tray_app.storage.atomic import write_atomic
@@ -93,6 +94,17 @@ def _optional(check: Callable[[str], object]) -> Callable[[Any], str]:
     return convert
 
 
+def _required(check: Callable[[str], object]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            raise ValueError("must not be empty")
+        check(text)
+        return text
+
+    return convert
+
+
 def _resume_ids(value: Any) -> list[str]:
     items = value if isinstance(value, list) else str(value).split(",")
     ids = [str(item).strip() for item in items if str(item).strip()]
@@ -110,6 +122,21 @@ def _email(text: str) -> None:
 def _chat_id(text: str) -> None:
     if not re.fullmatch(r"-?\d{1,20}", text):
         raise ValueError("expected a Telegram chat id (an integer)")
+
+
+def _http_url(text: str) -> None:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("expected an http(s) URL, e.g. https://api.telegram.org")
+
+
+def _proxy_url(text: str) -> None:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
+        raise ValueError(
+            "expected http://host:port, socks5://host:port or socks5h://host:port "
+            "(socks5h resolves names through the proxy; user:password@ allowed)"
+        )
 
 
 def _plain(text: str) -> None:
@@ -146,6 +173,10 @@ class Settings:
     refresh_minutes: int = 30
     paused: bool = False
     transport: str = "api"
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_proxy: str = ""
+    telegram_commands: bool = True
+    digest_time: str = ""
 
     def is_enabled(self, resume_id: str) -> bool:
         return not self.enabled_resumes or resume_id in self.enabled_resumes
@@ -174,6 +205,10 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "refresh_minutes": _integer(5, 1440),
     "paused": _boolean,
     "transport": _choice("api"),
+    "telegram_api_url": _required(_http_url),
+    "telegram_proxy": _optional(_proxy_url),
+    "telegram_commands": _boolean,
+    "digest_time": _optional(parse_hhmm),
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 

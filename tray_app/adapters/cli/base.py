@@ -14,7 +14,6 @@ import threading
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TextIO
 
 from keyring.backend import KeyringBackend
@@ -79,7 +78,3 @@ def notify_instance(cli: Cli, what: str) -> None:
         cli.complain(t("err.instance", cli.language, detail=exc))
         return
     cli.say(t("config.applied", cli.language))
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

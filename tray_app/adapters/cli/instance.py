@@ -15,18 +15,18 @@ from tray_app.adapters.cli.base import (
     EXIT_SIGN_IN,
     SIGN_IN_STATES,
     Cli,
-    parse_time,
 )
 from tray_app.adapters.control import (
     ControlClient,
     InstanceUnavailable,
+    item_next_raise,
+    result_from_json,
     result_to_json,
-    snapshot_to_json,
 )
-from tray_app.adapters.text import attempt_text, auth_text, local_time, reason_text
-from tray_app.core.engine import NotDue
-from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.adapters.service import status_json
+from tray_app.core.models import AuthState, Outcome
 from tray_app.i18n import t
+from tray_app.i18n.text import attempt_text, auth_text, reason_text, status_lines
 from tray_app.storage.lock import InstanceLock
 from tray_app.wiring import Runtime
 
@@ -52,7 +52,7 @@ def _status_data(cli: Cli) -> dict[str, Any]:
     def read(runtime: Runtime) -> dict[str, Any]:
         if runtime.engine.auth_state is not AuthState.NOT_CONFIGURED:
             runtime.engine.refresh()
-        return snapshot_to_json(runtime.engine.snapshot())
+        return status_json(runtime, commands="not_running")
 
     return dict(_live(cli, read))
 
@@ -62,35 +62,7 @@ def cmd_status(cli: Cli, args: argparse.Namespace) -> int:
     if args.json:
         cli.say(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        lang = cli.language
-        auth = data["auth"]
-        cli.say(
-            t(
-                "status.header",
-                lang,
-                auth=auth_text(AuthState(auth["state"]), lang, auth.get("captcha_url")),
-            )
-        )
-        if data.get("paused"):
-            cli.say(t("status.paused", lang))
-        if not data["resumes"]:
-            cli.say(t("status.no_resumes", lang))
-        for r in data["resumes"]:
-            cli.say(
-                t(
-                    "status.line",
-                    lang,
-                    mark="[x]" if r["enabled"] else "[ ]",
-                    title=r["title"],
-                    last=local_time(parse_time(r["last_raise_at"]), lang)
-                    if r["last_raise_at"]
-                    else t("never", lang),
-                    outcome=t(f"outcome_name.{r['last_outcome']}", lang)
-                    if r["last_outcome"]
-                    else t("never", lang),
-                    next=local_time(parse_time(r["next_raise_at"]), lang),
-                )
-            )
+        cli.say("\n".join(status_lines(data, cli.language)))
     return EXIT_SIGN_IN if data["auth"]["state"] in SIGN_IN_STATES else EXIT_OK
 
 
@@ -111,12 +83,6 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
         cli.complain(auth_text(AuthState(data["auth"]["state"]), cli.language))
         return EXIT_SIGN_IN
     return EXIT_OK
-
-
-def _result_from_json(item: dict[str, Any]) -> Attempt | NotDue:
-    if item["outcome"] == "not_due":
-        return NotDue(item["resume_id"], item["title"], parse_time(item["next_raise_at"]))
-    return Attempt.from_record(item)
 
 
 def raise_now_exit_code(outcomes: Sequence[str]) -> int:
@@ -145,6 +111,6 @@ def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
         cli.say(json.dumps({"results": results}, ensure_ascii=False, indent=2))
     else:
         for item in results:
-            result = _result_from_json(item)
-            cli.say(attempt_text(result, parse_time(item.get("next_raise_at")), cli.language))
+            result = result_from_json(item)
+            cli.say(attempt_text(result, item_next_raise(item), cli.language))
     return raise_now_exit_code([r["outcome"] for r in results])

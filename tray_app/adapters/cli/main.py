@@ -6,14 +6,15 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from tray_app import __version__
+from tray_app.adapters.cli import telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import EXIT_ALREADY_RUNNING, EXIT_FAILURE, EXIT_SIGN_IN, Cli
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
 from tray_app.adapters.logs import setup_logging
-from tray_app.adapters.text import error_text
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
 from tray_app.i18n import t
+from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.settings import FIELDS, SettingsStore
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     set_ = config_sub.add_parser("set")
     set_.add_argument("key", choices=list(FIELDS))
     set_.add_argument("value")
+    telegram.add_parser(sub)
     return parser
 
 
@@ -63,6 +65,7 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "login": cmd_login,
     "import-env": cmd_import_env,
     "config": cmd_config,
+    "telegram": telegram.cmd_telegram,
 }
 
 

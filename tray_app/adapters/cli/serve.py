@@ -13,11 +13,11 @@ from dataclasses import replace
 from tray_app import __version__
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.service import Service
-from tray_app.adapters.text import error_text, event_text
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
 from tray_app.core.models import TokenPair
 from tray_app.i18n import t
+from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
 from tray_app.storage.secrets import TokenStore

@@ -6,6 +6,7 @@ Shared by every adapter (console, tray, notifications) so they say the same thin
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Any
 
 from tray_app.core.engine import NotDue
 from tray_app.core.errors import (
@@ -14,6 +15,9 @@ from tray_app.core.errors import (
     NoKeyringError,
     RemoteError,
     SecretStoreError,
+    TelegramConflict,
+    TelegramError,
+    TelegramMisconfigured,
     TransientError,
 )
 from tray_app.core.events import (
@@ -21,6 +25,7 @@ from tray_app.core.events import (
     Event,
     RaiseAttempted,
     ResumeSkipped,
+    TelegramStatusChanged,
     TokenRefreshed,
     TransientFailure,
 )
@@ -88,11 +93,67 @@ def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | N
         return auth_text(event.state, language, event.captcha_url)
     if isinstance(event, TokenRefreshed):
         return t("token_refreshed", language)
+    if isinstance(event, TelegramStatusChanged):
+        if event.state == "ok":
+            return t("telegram.ok", language)
+        return telegram_problem_text(event.reason, event.detail, language)
     if isinstance(event, TransientFailure):
         return t(
             "transient", language, error=event.error, time=local_time(event.retry_at, language, tz)
         )
     return None
+
+
+def status_lines(
+    data: dict[str, Any], language: str, tz: tzinfo | None = None, *, numbered: bool = False
+) -> list[str]:
+    """``status`` for people, from its JSON form (local or from the running instance).
+
+    ``numbered`` puts each resume's number in front (``/raise 2`` in Telegram).
+    """
+    auth = data["auth"]
+    lines = [
+        t(
+            "status.header",
+            language,
+            auth=auth_text(AuthState(auth["state"]), language, auth.get("captcha_url")),
+        )
+    ]
+    if data.get("paused"):
+        lines.append(t("status.paused", language))
+    if not data["resumes"]:
+        lines.append(t("status.no_resumes", language))
+    never = t("never", language)
+    for number, r in enumerate(data["resumes"], 1):
+        last = _parse_time(r["last_raise_at"])
+        lines.append(
+            (f"{number}. " if numbered else "")
+            + t(
+                "status.line",
+                language,
+                mark="[x]" if r["enabled"] else "[ ]",
+                title=r["title"],
+                last=local_time(last, language, tz) if last else never,
+                outcome=t(f"outcome_name.{r['last_outcome']}", language)
+                if r["last_outcome"]
+                else never,
+                next=local_time(_parse_time(r["next_raise_at"]), language, tz),
+            )
+        )
+    return lines
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def telegram_problem_text(reason: str | None, detail: str | None, language: str) -> str:
+    """What is wrong with Telegram and what the user can do about it."""
+    try:
+        text = t(f"telegram.reason.{reason}", language, detail=detail or "?")
+    except KeyError:
+        text = detail or reason or "?"
+    return redactor(text)
 
 
 def error_text(exc: BaseException, language: str) -> str:
@@ -101,6 +162,12 @@ def error_text(exc: BaseException, language: str) -> str:
 
 
 def _error_text(exc: BaseException, language: str) -> str:
+    if isinstance(exc, TelegramMisconfigured):
+        return telegram_problem_text(exc.reason, str(exc), language)
+    if isinstance(exc, TelegramConflict):
+        return telegram_problem_text("conflict", str(exc), language)
+    if isinstance(exc, TelegramError):
+        return telegram_problem_text("unreachable", str(exc), language)
     if isinstance(exc, NoKeyringError):
         return t("err.no_keyring", language, detail=exc)
     if isinstance(exc, SecretStoreError):

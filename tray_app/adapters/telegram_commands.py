@@ -1,0 +1,284 @@
+"""Remote control from the phone: ``/status``, ``/raise``, ``/pause``, ``/resume``,
+``/help`` in the configured chat, read by long polling ``getUpdates``.
+
+Only the chat set up in the settings is obeyed; any other chat is ignored and
+logged once. The offset is saved *before* a command runs, so a crash never runs a
+command twice, and a command older than :data:`STALE_AFTER` (sent while the app
+was off) is ignored rather than acted on hours later. A 409 (another program polls
+this bot) and network failures back off instead of looping; :meth:`stop` returns at
+once, and a poll that ends after it is not acted on (its updates stay unconfirmed,
+so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from tray_app.adapters.control import item_next_raise, result_from_json
+from tray_app.core.clock import Clock
+from tray_app.core.errors import (
+    ConfigError,
+    HHRaiserError,
+    TelegramConflict,
+    TelegramError,
+    TelegramMisconfigured,
+    TelegramRetryAfter,
+)
+from tray_app.i18n import t
+from tray_app.i18n.text import attempt_text, error_text, local_time, status_lines
+from tray_app.notify.html import fit
+from tray_app.notify.telegram import TelegramTarget, TelegramTargets
+from tray_app.storage.atomic import write_atomic
+from tray_app.storage.settings import Settings
+from tray_app.transports.telegram import BotApi
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 25.0
+RETRY_FIRST = 5.0
+RETRY_MAX = 300.0
+CONFLICT_WAIT = 30.0
+STALE_AFTER = timedelta(minutes=10)
+
+
+class RemoteControl(Protocol):
+    """What the running instance lets the phone do (the service implements it)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+
+class PollerState(StrEnum):
+    OFF = "off"  # commands disabled, or no bot/chat set up
+    POLLING = "polling"
+    CONFLICT = "conflict"  # another program polls this bot (409)
+    UNREACHABLE = "unreachable"
+    MISCONFIGURED = "misconfigured"
+
+
+class OffsetFile:
+    """The next ``getUpdates`` offset, kept across restarts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> int | None:
+        try:
+            value = json.loads(self.path.read_text(encoding="utf-8")).get("offset")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, int) else None
+
+    def save(self, offset: int) -> None:
+        try:
+            write_atomic(self.path, json.dumps({"offset": offset}))
+        except OSError:
+            log.exception("could not save the Telegram update offset")
+
+
+class CommandPoller:
+    def __init__(
+        self,
+        targets: TelegramTargets,
+        settings: Callable[[], Settings],
+        control: RemoteControl,
+        offsets: OffsetFile,
+        clock: Clock,
+        *,
+        poll_timeout: float = POLL_TIMEOUT,
+        retry_first: float = RETRY_FIRST,
+        retry_max: float = RETRY_MAX,
+        conflict_wait: float = CONFLICT_WAIT,
+    ) -> None:
+        self._targets = targets
+        self._settings = settings
+        self._control = control
+        self._offsets = offsets
+        self._clock = clock
+        self._poll_timeout = poll_timeout
+        self._retry_first = retry_first
+        self._retry_max = retry_max
+        self._conflict_wait = conflict_wait
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._api: BotApi | None = None
+        self._failures = 0
+        self._strangers: set[str] = set()
+        self.state = PollerState.OFF
+        self.offset = offsets.load()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="telegram-commands", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Returns at once; a poll still in flight is abandoned, its updates unconfirmed."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Settings or token changed: poll again now with them."""
+        self._failures = 0
+        self._wake.set()
+
+    def _pause(self, seconds: float | None) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _set_state(self, state: PollerState, detail: object = None) -> None:
+        if state is not self.state:
+            if state in (PollerState.OFF, PollerState.POLLING):
+                log.info("Telegram commands: %s", state.value)
+            else:
+                log.warning("Telegram commands: %s (%s)", state.value, detail)
+        self.state = state
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            target = self._targets.current()
+            if target is None or not self._settings().telegram_commands:
+                self._set_state(PollerState.OFF)
+                self._pause(None)
+                continue
+            try:
+                self._poll_once(target)
+            except Exception:  # a bug must not end remote control for good
+                log.exception("Telegram command polling failed")
+                self._pause(self._retry_max)
+        if self._api is not None:
+            self._api.close()
+
+    def _poll_once(self, target: TelegramTarget) -> None:
+        api = self._api_for(target)
+        try:
+            updates = api.get_updates(self.offset, self._poll_timeout)
+        except TelegramConflict as exc:
+            self._set_state(PollerState.CONFLICT, exc)
+            self._pause(self._backoff(self._conflict_wait))
+            return
+        except TelegramRetryAfter as exc:
+            self._pause(exc.retry_after)
+            return
+        except TelegramMisconfigured as exc:
+            self._set_state(PollerState.MISCONFIGURED, exc)
+            self._pause(None)  # until the settings change
+            return
+        except (TelegramError, ConfigError) as exc:
+            self._set_state(PollerState.UNREACHABLE, exc)
+            self._pause(self._backoff(self._retry_first))
+            return
+        if self._stopping.is_set():
+            return  # not acted on and not confirmed: the next run sees them again
+        self._failures = 0
+        self._set_state(PollerState.POLLING)
+        for update in updates:
+            self.offset = update["update_id"] + 1
+            self._offsets.save(self.offset)
+            self._handle(update, target, api)
+
+    def _backoff(self, first: float) -> float:
+        self._failures += 1
+        return float(min(self._retry_max, first * 2 ** (self._failures - 1)))
+
+    def _api_for(self, target: TelegramTarget) -> BotApi:
+        if self._api is None or self._api.config != target.bot:
+            if self._api is not None:
+                self._api.close()
+            self._api = BotApi(target.bot)
+        return self._api
+
+    # ---- one message ----------------------------------------------------------------
+
+    def _handle(self, update: dict[str, Any], target: TelegramTarget, api: BotApi) -> None:
+        message = update.get("message")
+        if not isinstance(message, dict):
+            return
+        chat = message.get("chat") or {}
+        chat_id = str(chat.get("id"))
+        if chat_id != target.chat_id:
+            if chat_id not in self._strangers:
+                self._strangers.add(chat_id)
+                log.warning(
+                    "ignored a message from Telegram chat %s: only the configured chat "
+                    "controls HH Raiser (further messages from it are ignored silently)",
+                    chat_id,
+                )
+            return
+        text = str(message.get("text") or "").strip()
+        sent = datetime.fromtimestamp(int(message.get("date") or 0), UTC)
+        if self._clock.now() - sent > STALE_AFTER:
+            log.info("ignored a Telegram command sent at %s (too old)", sent.isoformat())
+            return
+        reply = self.answer(text)
+        if not reply:
+            return
+        try:
+            api.send_message(target.chat_id, fit(reply))
+        except TelegramError as exc:
+            log.warning("could not answer a Telegram command: %s", exc)
+
+    def answer(self, text: str) -> str:
+        """The reply to one command (empty: the notifications already say it all)."""
+        lang = self._settings().language
+        word, _, argument = text.partition(" ")
+        command = word.split("@", 1)[0].lower()
+        try:
+            if command in ("/start", "/help"):
+                return t("tg.help", lang)
+            if command == "/status":
+                return "\n".join(status_lines(self._control.status(), lang, numbered=True))
+            if command == "/raise":
+                return self._raise(argument.strip(), lang)
+            if command == "/pause":
+                self._control.set_paused(True)
+                return t("tg.paused", lang)
+            if command == "/resume":
+                self._control.set_paused(False)
+                return t("tg.resumed", lang, next=self._next_raise(lang))
+        except (HHRaiserError, RuntimeError, TimeoutError, OSError) as exc:
+            return error_text(exc, lang)
+        return t("tg.unknown", lang)
+
+    def _raise(self, argument: str, lang: str) -> str:
+        resume_id: str | None = None
+        if argument:
+            resume_id = self._resolve(argument)
+            if resume_id is None:
+                return t("tg.no_resume", lang, what=argument)
+        results = self._control.raise_now(resume_id)
+        # with notify_level "all" every raise is also told by its own notification
+        told = self._settings().notify_level == "all"
+        lines = [
+            attempt_text(result_from_json(item), item_next_raise(item), lang)
+            for item in results
+            if not (told and item["outcome"] == "raised")
+        ]
+        if not results:
+            return t("status.no_resumes", lang)
+        return "\n".join(lines)
+
+    def _resolve(self, argument: str) -> str | None:
+        """A resume by its number in /status (1-based), its id, or an id prefix."""
+        resumes = self._control.status()["resumes"]
+        if argument.isdigit() and 1 <= int(argument) <= len(resumes):
+            return str(resumes[int(argument) - 1]["id"])
+        matches = [r["id"] for r in resumes if str(r["id"]).startswith(argument)]
+        return str(matches[0]) if len(matches) == 1 else None
+
+    def _next_raise(self, lang: str) -> str:
+        times = [item_next_raise(r) for r in self._control.status()["resumes"] if r["enabled"]]
+        planned = [moment for moment in times if moment is not None]
+        return local_time(min(planned) if planned else None, lang)

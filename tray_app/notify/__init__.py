@@ -1,0 +1,2 @@
+"""Telling the user what happened: notices composed from core events, delivered by
+channels (Telegram here; desktop notifications in the tray) that cannot slow a raise."""
