@@ -18,6 +18,8 @@ from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import Runtime, build_runtime
 
+from .proxies import proxy_url, socks_url  # noqa: F401 - fixtures shared by test modules
+
 SHORT_COOLDOWN = 3.0
 CHAT = 424242  # the user's chat with the bot in the Telegram simulator
 

@@ -1,65 +1,16 @@
-"""Standard proxy variables reach the hh.ru transport."""
+"""Proxies: the standard variables for hh.ru, the telegram_proxy setting for Telegram."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
-
 import pytest
-import requests
 
 from tray_app.simulator.hh import HHSimulator
+from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.transports.telegram import BotApi
 
-from .conftest import make_runtime
-
-
-class RecordingProxy(BaseHTTPRequestHandler):
-    """A plain HTTP forward proxy that remembers what went through it."""
-
-    seen: ClassVar[list[str]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def _forward(self) -> None:
-        self.seen.append(f"{self.command} {self.path}")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")
-        }
-        session = requests.Session()
-        session.trust_env = False
-        answer = session.request(self.command, self.path, headers=headers, data=body, timeout=5)
-        self.send_response(answer.status_code)
-        for name, value in answer.headers.items():
-            if name.lower() not in (
-                "content-length",
-                "transfer-encoding",
-                "connection",
-                "date",
-                "server",
-            ):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    do_GET = _forward
-    do_POST = _forward
-
-
-@pytest.fixture
-def proxy_url() -> Iterator[str]:
-    RecordingProxy.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RecordingProxy)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+from .conftest import CHAT, connect_telegram, make_runtime
+from .proxies import RecordingProxy, Socks5Proxy
 
 
 def test_http_proxy_variable_is_honoured(
@@ -75,3 +26,49 @@ def test_http_proxy_variable_is_honoured(
     runtime = make_runtime(environ, keyring_backend, sim)
     assert len(runtime.transport.list_resumes()) == 4
     assert RecordingProxy.seen == [f"GET {sim.url}/resumes/mine?page=0&per_page=100"]
+
+
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_telegram_goes_through_its_proxy_setting(
+    kind: str,
+    proxy_url: str,
+    socks_url: str,
+    tg_environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+) -> None:
+    proxy = proxy_url if kind == "http" else socks_url
+    runtime = make_runtime(tg_environ, keyring_backend, sim, telegram_proxy=proxy)
+    connect_telegram(runtime, tg)
+    target = runtime.telegram_targets.current()
+    assert target is not None and target.bot.proxy == proxy
+    api = BotApi(target.bot)
+    api.send_message(target.chat_id, "via proxy")
+    api.close()
+    runtime.close()
+    assert tg.sent(CHAT)[-1].plain == "via proxy"
+    port = tg.url.rsplit(":", 1)[1]
+    if kind == "http":
+        assert RecordingProxy.seen == [f"POST {tg.url}/bot{tg.token}/sendMessage"]
+    else:
+        assert Socks5Proxy.seen == [f"127.0.0.1:{port}"]
+    # the hh.ru transport does not use the Telegram proxy
+    assert not [s for s in RecordingProxy.seen + Socks5Proxy.seen if sim.url in s]
+
+
+def test_the_environment_overrides_the_telegram_url_setting(
+    tg_environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+) -> None:
+    runtime = make_runtime(
+        tg_environ, keyring_backend, sim, telegram_api_url="https://bot-api.example.org"
+    )
+    assert runtime.telegram_targets.api_url() == tg.url
+    runtime.close()
+    plain = {k: v for k, v in tg_environ.items() if k != "HH_RAISER_TELEGRAM_URL"}
+    runtime = make_runtime(plain, keyring_backend, sim)
+    assert runtime.telegram_targets.api_url() == "https://bot-api.example.org"
+    runtime.close()
