@@ -11,16 +11,18 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
 
 from tray_app.core.faults import CRASH_ENV, CRASH_EXIT_CODE
 from tray_app.simulator.hh import HHSimulator, SimToken
+from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 
-from .conftest import in_ci
+from .conftest import CHAT, in_ci
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +43,9 @@ def secret_service() -> None:
 
 
 @pytest.fixture
-def env(environ: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, **environ, "PYTHONUNBUFFERED": "1"}
+def env(tg_environ: dict[str, str]) -> dict[str, str]:
+    """Telegram is the simulator too: no test may reach the real api.telegram.org."""
+    return {**os.environ, **tg_environ, "PYTHONUNBUFFERED": "1"}
 
 
 def hh(
@@ -58,14 +61,21 @@ def hh(
     )
 
 
-def write_env_file(path: Path, token: SimToken, **extra: str) -> Path:
+def write_env_file(
+    path: Path,
+    token: SimToken,
+    *,
+    telegram_token: str = "123456:ABCdefGhIJKlmnOPQRstuVWxyz0123456789",
+    chat_id: int = -1001234567890,
+    **extra: str,
+) -> Path:
     lines = [
         "# the old script's settings",
         f"ACCESS_TOKEN={token.access_token}",
         f'REFRESH_TOKEN="{token.refresh_token}"',
         f"RESUME_ID={A}",
-        "TELEGRAM_TOKEN=123456:ABCdefGhIJKlmnOPQRstuVWxyz0123456789",
-        "CHAT_ID=-1001234567890",
+        f"TELEGRAM_TOKEN={telegram_token}",
+        f"CHAT_ID={chat_id}",
         "CONTACT_EMAIL=user@example.com",
         *(f"{k}={v}" for k, v in extra.items()),
     ]
@@ -77,12 +87,28 @@ def stored_pair(env: dict[str, str]):  # type: ignore[no-untyped-def]
     return TokenStore(SecretStore(service=app_paths(env).keyring_service)).load()
 
 
-def import_tokens(env: dict[str, str], sim: HHSimulator, tmp_path: Path, **extra: str) -> SimToken:
+def import_tokens(env: dict[str, str], sim: HHSimulator, tmp_path: Path, **extra: Any) -> SimToken:
     token = sim.issue_tokens()
     result = hh(env, "import-env", str(write_env_file(tmp_path / ".env", token, **extra)))
     assert result.returncode == 0, result.stderr
     hh(env, "config", "set", "margin_seconds", "0")
     return token
+
+
+def start_headless(env: dict[str, str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "-v", "run", "--headless"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not app_paths(env).control_file.exists():
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return process
 
 
 @pytest.fixture
@@ -91,19 +117,7 @@ def running(
 ) -> Iterator[subprocess.Popen[str]]:
     import_tokens(env, sim, tmp_path)
     hh(env, "config", "set", "enabled_resumes", "")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "run", "--headless"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    control = app_paths(env).control_file
-    deadline = time.monotonic() + 20
-    while not control.exists() and time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        time.sleep(0.05)
-    assert control.exists()
+    process = start_headless(env)
     yield process
     if process.poll() is None:
         process.kill()
@@ -280,3 +294,62 @@ def test_secrets_never_reach_files_the_app_writes(
         text = path.read_text(errors="replace")
         for secret in secrets:
             assert secret not in text, f"{secret[:6]}… found in {path}"
+
+
+def telegram_status(env: dict[str, str]) -> dict[str, Any]:
+    return dict(json.loads(hh(env, "status", "--json").stdout)["telegram"])
+
+
+def wait_for(condition: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
+    env: dict[str, str], sim: HHSimulator, tg: TelegramSimulator, tmp_path: Path
+) -> None:
+    """Imported from the old .env, notifications and commands work; an outage across
+    a restart loses no important message; the bot token is in no file, log included."""
+    import_tokens(env, sim, tmp_path, telegram_token=tg.token, chat_id=CHAT)
+    for resume_id in sim.resumes:
+        sim.open_window(resume_id, in_seconds=3600)
+    sim.open_window(A)
+    first = start_headless(env)
+    outputs: list[str] = []
+    try:
+        wait_for(lambda: any("поднято" in m.plain for m in tg.sent(CHAT)))
+        status = telegram_status(env)
+        assert (status["state"], status["commands"]) == ("ok", "polling")
+        before = len(tg.sent(CHAT))
+        tg.user_says(CHAT, "/status")
+        assert "Python-разработчик" in tg.wait_for(before + 1, 20, CHAT)[-1].plain
+        # Telegram goes away; a token refresh (important) happens meanwhile
+        tg.go_offline()
+        sim.expire_all_tokens()
+        sim.open_window(A)
+        wait_for(lambda: len(sim.publishes) == 2)
+        wait_for(lambda: telegram_status(env)["state"] == "unreachable")
+        assert telegram_status(env)["pending"] >= 1
+    finally:
+        first.send_signal(signal.SIGTERM)
+        outputs.extend(first.communicate(timeout=30))
+    assert first.returncode == 0
+    assert app_paths(env).telegram_outbox_file.exists()
+    tg.go_online()
+    second = start_headless(env)
+    try:
+        wait_for(lambda: any("Токены hh.ru обновлены" in m.plain for m in tg.sent(CHAT)))
+    finally:
+        second.send_signal(signal.SIGTERM)
+        outputs.extend(second.communicate(timeout=30))
+    assert second.returncode == 0
+    home = Path(env["HH_RAISER_HOME"])
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".log") for p in written)
+    secret_part = tg.token.split(":", 1)[1]
+    for path in written:
+        assert secret_part not in path.read_text(errors="replace"), f"bot token in {path}"
+    for output in outputs:
+        assert secret_part not in output

@@ -42,7 +42,7 @@ from tray_app.transports.telegram import BotApi, BotConfig
 log = logging.getLogger(__name__)
 
 RETRY_FIRST = 2.0
-RETRY_MAX = 60.0
+RETRY_MAX = 30.0  # after an outage, messages follow within half a minute
 INBOX_SIZE = 1000
 DIGEST_GRACE = timedelta(hours=3)  # a digest missed by more (machine asleep) is skipped
 MAX_WAIT = 300.0  # re-check the wall clock at least this often (sleep, clock changes)
