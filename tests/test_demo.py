@@ -30,4 +30,5 @@ def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Pat
     assert process.returncode == 0, err
     assert "Демо" in out
     assert out.count("поднято") >= 2, out
+    assert "📱 Telegram: " in out  # the stand-in phone shows what Telegram would say
     assert "остановлен" in out

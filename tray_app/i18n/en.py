@@ -108,4 +108,5 @@ MESSAGES: dict[str, str] = {
     "tgsetup.test_sent": "Test message sent — check Telegram.",
     "tgsetup.empty_token": "No token entered; nothing changed.",
     "tgtest.text": "🔔 HH Raiser connection test: notifications get through.",
+    "demo.telegram": "    📱 Telegram: {text}",
 }

@@ -108,4 +108,5 @@ MESSAGES: dict[str, str] = {
     "tgsetup.test_sent": "Тестовое сообщение отправлено — проверьте Telegram.",
     "tgsetup.empty_token": "Токен не введён; ничего не изменено.",
     "tgtest.text": "🔔 Проверка связи от HH Raiser: уведомления доходят.",
+    "demo.telegram": "    📱 Telegram: {text}",
 }

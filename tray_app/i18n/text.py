@@ -121,6 +121,9 @@ def status_lines(
     ]
     if data.get("paused"):
         lines.append(t("status.paused", language))
+    telegram = data.get("telegram") or {}
+    if telegram.get("state") in ("unreachable", "misconfigured"):
+        lines.append(telegram_problem_text(telegram["reason"], telegram.get("detail"), language))
     if not data["resumes"]:
         lines.append(t("status.no_resumes", language))
     never = t("never", language)

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -102,7 +103,7 @@ class TelegramSimulator(LocalServer):
     messages: deque[SentMessage] = field(default_factory=lambda: deque(maxlen=MAX_RECORDED))
     requests: deque[TgRequest] = field(default_factory=lambda: deque(maxlen=MAX_RECORDED))
     faults: list[TgFault] = field(default_factory=list)
-    echo: bool = False  # print each sent message (the demo's stand-in for a phone)
+    on_message: Callable[[SentMessage], None] | None = None  # the demo's stand-in phone
     _next_update_id: int = 1000
     _next_message_id: int = 1
     _poll_generation: int = 0
@@ -269,8 +270,8 @@ class TelegramSimulator(LocalServer):
             self._next_message_id += 1
             self.messages.append(message)
             self.lock.notify_all()
-        if self.echo:
-            print(f"[Telegram → {chat.username}] {message.plain}", flush=True)
+        if self.on_message is not None:
+            self.on_message(message)
         return 200, _ok({"message_id": message.message_id, "chat": {"id": chat.id}})
 
 

@@ -34,6 +34,19 @@ EXIT_ALREADY_RUNNING = 5
 SIGN_IN_STATES = (AuthState.SIGN_IN_NEEDED.value, AuthState.NOT_CONFIGURED.value)
 
 
+_output_lock = threading.Lock()
+
+
+def _write_line(stream: TextIO | None, text: str) -> None:
+    """One write per line under a lock: lines from several threads never interleave.
+    ``stream`` is None in a windowed (frozen) build."""
+    if stream is None:
+        return
+    with _output_lock:
+        stream.write(text + "\n")
+        stream.flush()
+
+
 @dataclass
 class Cli:
     """What a command needs from the outside; tests replace the parts they drive."""
@@ -53,12 +66,10 @@ class Cli:
         return app_paths(self.environ)
 
     def say(self, text: str) -> None:
-        if self.out is not None:  # None in a windowed (frozen) build
-            print(text, file=self.out, flush=True)
+        _write_line(self.out, text)
 
     def complain(self, text: str) -> None:
-        if self.err is not None:
-            print(text, file=self.err, flush=True)
+        _write_line(self.err, text)
 
     def runtime(self, *, long_running: bool = False) -> Runtime:
         """One-shot commands skip the server-clock calibration probes (seconds)."""

@@ -20,9 +20,11 @@ from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
-from tray_app.storage.secrets import TokenStore
+from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
-from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, Runtime
+from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, Runtime
+
+DEMO_CHAT = 100500
 
 
 def _serve(cli: Cli, runtime: Runtime) -> int:
@@ -70,13 +72,25 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
-    """The app against the built-in simulator, with fake tokens in memory only."""
+    """The app against the built-in simulators (hh.ru and Telegram, whose messages are
+    printed as a phone would show them), with fake secrets in memory only."""
     from tray_app.simulator.hh import HHSimulator, SimConfig
+    from tray_app.simulator.telegram import TelegramSimulator
     from tray_app.storage.memory_keyring import MemoryKeyring
 
     sim = HHSimulator(SimConfig(cooldown=float(args.cooldown))).start()
+    phone = TelegramSimulator(
+        on_message=lambda m: cli.say(t("demo.telegram", cli.language, text=m.plain))
+    ).start()
+    phone.user_says(DEMO_CHAT, "/start", username="demo")
     home = tempfile.mkdtemp(prefix="hh-raiser-demo-")
-    environ = {**cli.environ, HOME_ENV: home, API_URL_ENV: sim.url, OAUTH_URL_ENV: sim.url}
+    environ = {
+        **cli.environ,
+        HOME_ENV: home,
+        API_URL_ENV: sim.url,
+        OAUTH_URL_ENV: sim.url,
+        TELEGRAM_URL_ENV: phone.url,
+    }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
     store = SettingsStore(demo.paths.settings_file)
     store.save(
@@ -85,6 +99,7 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             margin_seconds=1.0,
             language=cli.language,
             contact_email="demo@example.com",
+            telegram_chat_id=str(DEMO_CHAT),
         )
     )
     try:
@@ -92,11 +107,13 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             runtime = demo.runtime(long_running=True)
             token = sim.issue_tokens()
             TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
+            runtime.secrets.set(TELEGRAM_BOT_TOKEN, phone.token)
             cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
             _install_signal_handlers(demo)
             return _serve(demo, runtime)
     finally:
         sim.stop()
+        phone.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 
