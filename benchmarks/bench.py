@@ -4,7 +4,8 @@
           --headless`` with a short cooldown (p50, p95, max), and premature publishes,
           optionally with the server's clock ahead or behind.
 ``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
-          memory of an idle ``run --headless`` over one minute.
+          memory of an idle ``run --headless`` over one minute; ``--telegram`` adds a
+          connected bot (the Telegram simulator) with commands on.
 
 Run through ``scripts/bench`` (it provides a throwaway Secret Service keyring).
 """
@@ -25,14 +26,19 @@ from pathlib import Path
 
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
-from tray_app.storage.secrets import SecretStore, TokenStore
+from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import SettingsStore
+
+BENCH_CHAT = 4242
 
 
 @contextmanager
-def headless_app(sim: HHSimulator, margin: float) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """``hh-raiser run --headless`` in a fresh home, signed in to the simulator."""
+def headless_app(
+    sim: HHSimulator, margin: float, tg: TelegramSimulator | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``hh-raiser run --headless`` in a fresh home, signed in to the simulator(s)."""
     home = Path(tempfile.mkdtemp(prefix="hh-raiser-bench-"))
     env = {
         **os.environ,
@@ -45,9 +51,13 @@ def headless_app(sim: HHSimulator, margin: float) -> Iterator[tuple[subprocess.P
     store.set("margin_seconds", margin)
     store.set("contact_email", "bench@example.com")
     token = sim.issue_tokens()
-    TokenStore(SecretStore(service=paths.keyring_service)).save(
-        TokenPair(token.access_token, token.refresh_token, token.expires_at)
-    )
+    secrets = SecretStore(service=paths.keyring_service)
+    TokenStore(secrets).save(TokenPair(token.access_token, token.refresh_token, token.expires_at))
+    if tg is not None:
+        env["HH_RAISER_TELEGRAM_URL"] = tg.url
+        tg.user_says(BENCH_CHAT, "/start")
+        secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
+        store.set("telegram_chat_id", BENCH_CHAT)
     process = subprocess.Popen(
         [sys.executable, "-m", "tray_app", "run", "--headless"],
         env=env,
@@ -112,28 +122,35 @@ def _proc_totals(pid: int) -> tuple[float, int, int]:
     return cpu, switches, rss
 
 
-def bench_idle(seconds: float, warmup: float) -> dict[str, object]:
+def bench_idle(seconds: float, warmup: float, telegram: bool) -> dict[str, object]:
     sim = HHSimulator(SimConfig()).start()  # 4 h cooldown: windows are hours away
+    tg = TelegramSimulator().start() if telegram else None
     try:
         for resume_id in list(sim.resumes):
             sim.open_window(resume_id, in_seconds=3 * 3600)
-        with headless_app(sim, margin=5.0) as (process, _):
+        with headless_app(sim, margin=5.0, tg=tg) as (process, _):
             time.sleep(warmup)
             cpu0, switches0, _ = _proc_totals(process.pid)
             requests0 = len(sim.requests)
+            telegram0 = len(tg.requests) if tg else 0
             time.sleep(seconds)
             cpu1, switches1, rss = _proc_totals(process.pid)
             requests1 = len(sim.requests)
+            telegram1 = len(tg.requests) if tg else 0
         per_minute = 60.0 / seconds
         return {
             "measured_s": seconds,
+            "telegram": telegram,
             "cpu_s_per_idle_minute": round((cpu1 - cpu0) * per_minute, 4),
             "wakeups_per_idle_minute": round((switches1 - switches0) * per_minute, 1),
             "http_requests_per_idle_minute": round((requests1 - requests0) * per_minute, 2),
+            "telegram_requests_per_idle_minute": round((telegram1 - telegram0) * per_minute, 2),
             "rss_mib": round(rss / 1024, 1),
         }
     finally:
         sim.stop()
+        if tg is not None:
+            tg.stop()
 
 
 def main() -> None:
@@ -147,11 +164,12 @@ def main() -> None:
     idle = sub.add_parser("idle")
     idle.add_argument("--seconds", type=float, default=60.0)
     idle.add_argument("--warmup", type=float, default=10.0)
+    idle.add_argument("--telegram", action="store_true", help="with a connected bot")
     args = parser.parse_args()
     if args.what == "lag":
         result = bench_lag(args.raises, args.cooldown, args.margin, args.offset)
     else:
-        result = bench_idle(args.seconds, args.warmup)
+        result = bench_idle(args.seconds, args.warmup, args.telegram)
     print(json.dumps(result, indent=2))
 
 

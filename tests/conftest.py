@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,14 @@ def runtime(
     rt = make_runtime(environ, keyring_backend, sim)
     yield rt
     rt.close()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Polls ``condition`` until true; fails the test when ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def in_ci() -> bool:

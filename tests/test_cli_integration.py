@@ -22,7 +22,7 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 
-from .conftest import CHAT, in_ci
+from .conftest import CHAT, in_ci, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -300,13 +300,6 @@ def telegram_status(env: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(hh(env, "status", "--json").stdout)["telegram"])
 
 
-def wait_for(condition: Any, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
     env: dict[str, str], sim: HHSimulator, tg: TelegramSimulator, tmp_path: Path
 ) -> None:
@@ -319,7 +312,7 @@ def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
     first = start_headless(env)
     outputs: list[str] = []
     try:
-        wait_for(lambda: any("поднято" in m.plain for m in tg.sent(CHAT)))
+        wait_until(lambda: any("поднято" in m.plain for m in tg.sent(CHAT)), 20)
         status = telegram_status(env)
         assert (status["state"], status["commands"]) == ("ok", "polling")
         before = len(tg.sent(CHAT))
@@ -329,8 +322,8 @@ def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
         tg.go_offline()
         sim.expire_all_tokens()
         sim.open_window(A)
-        wait_for(lambda: len(sim.publishes) == 2)
-        wait_for(lambda: telegram_status(env)["state"] == "unreachable")
+        wait_until(lambda: len(sim.publishes) == 2, 20)
+        wait_until(lambda: telegram_status(env)["state"] == "unreachable", 20)
         assert telegram_status(env)["pending"] >= 1
     finally:
         first.send_signal(signal.SIGTERM)
@@ -340,7 +333,7 @@ def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
     tg.go_online()
     second = start_headless(env)
     try:
-        wait_for(lambda: any("Токены hh.ru обновлены" in m.plain for m in tg.sent(CHAT)))
+        wait_until(lambda: any("Токены hh.ru обновлены" in m.plain for m in tg.sent(CHAT)), 20)
     finally:
         second.send_signal(signal.SIGTERM)
         outputs.extend(second.communicate(timeout=30))

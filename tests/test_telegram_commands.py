@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from tray_app.simulator.telegram import SentMessage, TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.wiring import Runtime
 
-from .conftest import CHAT, connect_telegram, make_runtime
+from .conftest import CHAT, connect_telegram, make_runtime, wait_until
 
 A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
@@ -156,13 +156,6 @@ class FakeControl:
 
     def set_paused(self, paused: bool) -> None:
         pass
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_conflict_backs_off_instead_of_looping(

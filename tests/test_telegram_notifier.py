@@ -25,7 +25,7 @@ from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import Runtime
 
-from .conftest import CHAT, FakeClock, connect_telegram, make_runtime
+from .conftest import CHAT, FakeClock, connect_telegram, make_runtime, wait_until
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -81,13 +81,6 @@ def status_events(rt: Runtime) -> list[TelegramStatusChanged]:
     seen: list[Event] = []
     rt.bus.subscribe(seen.append)
     return seen  # type: ignore[return-value]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_delivers_in_order_routine_silently(

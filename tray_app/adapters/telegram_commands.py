@@ -37,7 +37,7 @@ from tray_app.notify.html import fit
 from tray_app.notify.telegram import TelegramTarget, TelegramTargets
 from tray_app.storage.atomic import write_atomic
 from tray_app.storage.settings import Settings
-from tray_app.transports.telegram import BotApi
+from tray_app.transports.telegram import BotApi, BotApiCache
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class CommandPoller:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._api: BotApi | None = None
+        self._apis = BotApiCache()
         self._failures = 0
         self._strangers: set[str] = set()
         self.state = PollerState.OFF
@@ -158,11 +158,10 @@ class CommandPoller:
             except Exception:  # a bug must not end remote control for good
                 log.exception("Telegram command polling failed")
                 self._pause(self._retry_max)
-        if self._api is not None:
-            self._api.close()
+        self._apis.close()
 
     def _poll_once(self, target: TelegramTarget) -> None:
-        api = self._api_for(target)
+        api = self._apis.get(target.bot)
         try:
             updates = api.get_updates(self.offset, self._poll_timeout)
         except TelegramConflict as exc:
@@ -192,13 +191,6 @@ class CommandPoller:
     def _backoff(self, first: float) -> float:
         self._failures += 1
         return float(min(self._retry_max, first * 2 ** (self._failures - 1)))
-
-    def _api_for(self, target: TelegramTarget) -> BotApi:
-        if self._api is None or self._api.config != target.bot:
-            if self._api is not None:
-                self._api.close()
-            self._api = BotApi(target.bot)
-        return self._api
 
     # ---- one message ----------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from tray_app.notify.notices import Notice
 from tray_app.notify.outbox import Outbox
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore
 from tray_app.storage.settings import Settings, parse_hhmm
-from tray_app.transports.telegram import BotApi, BotConfig
+from tray_app.transports.telegram import BotApiCache, BotConfig
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class TelegramNotifier:
         self._failures = 0
         self._retry_at = 0.0  # time.monotonic(); retry waits are real network waits
         self._waiting_for_user = False
-        self._api: BotApi | None = None
+        self._apis = BotApiCache()
         self._digest_for: str | None = None
         self._digest_at: datetime | None = None
         self._overflow_logged = False
@@ -243,8 +243,7 @@ class TelegramNotifier:
             except Exception:
                 log.exception("Telegram notifier failed; it keeps running")
                 self._retry_at = time.monotonic() + self._retry_max
-        if self._api is not None:
-            self._api.close()
+        self._apis.close()
 
     def _take(self, item: object) -> bool:
         if item is _STOP:
@@ -305,7 +304,7 @@ class TelegramNotifier:
             text, count = coalesce(items, self._settings().language, self._tz)
             batch = items[:count]
             try:
-                api = self._api_for(target)
+                api = self._apis.get(target.bot)
                 try:
                     api.send_message(
                         target.chat_id, text, silent=not any(n.important for n in batch)
@@ -341,13 +340,6 @@ class TelegramNotifier:
             with self._lock:
                 self._last_delivery = self._clock.now()
             self._set_state(ChannelState.OK)
-
-    def _api_for(self, target: TelegramTarget) -> BotApi:
-        if self._api is None or self._api.config != target.bot:
-            if self._api is not None:
-                self._api.close()
-            self._api = BotApi(target.bot)
-        return self._api
 
     def _stop_until_fixed(self, reason: str, detail: str) -> None:
         self._waiting_for_user = True

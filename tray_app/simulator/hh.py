@@ -19,12 +19,11 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from tray_app.core.clock import format_hh_datetime
-from tray_app.simulator.server import LocalServer
+from tray_app.simulator.server import LocalServer, SimHandler
 
 FOUR_HOURS = 4 * 3600.0
 TWO_WEEKS = 14 * 24 * 3600.0
@@ -331,16 +330,11 @@ def default_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
     ]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SimHandler):
     server_version = "hh-sim/1.0"
     protocol_version = "HTTP/1.1"
 
-    @property
-    def sim(self) -> HHSimulator:
-        return self.server.sim  # type: ignore[attr-defined,no-any-return]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
+    sim: HHSimulator
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """``Date`` in the simulated server's clock, whole seconds like a real server."""

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    """Request handlers of both simulators: quiet, and able to reach their simulator."""
+
+    @property
+    def sim(self) -> Any:
+        return self.server.sim  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass
 
 
 class LocalServer:

@@ -20,11 +20,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tray_app.simulator.server import LocalServer
+from tray_app.simulator.server import LocalServer, SimHandler
 
 SIM_BOT_TOKEN = "123456789:SIMULATED-telegram-bot-token_xyz"
 SIM_BOT_USERNAME = "hh_raiser_sim_bot"
@@ -310,16 +309,11 @@ def _error(code: int, description: str, **parameters: Any) -> tuple[int, dict[st
     return code, body
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SimHandler):
     server_version = "telegram-sim/1.0"
     # one request per connection: after go_offline no kept-alive socket still answers
 
-    @property
-    def sim(self) -> TelegramSimulator:
-        return self.server.sim  # type: ignore[attr-defined,no-any-return]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
+    sim: TelegramSimulator
 
     def do_GET(self) -> None:
         self._handle()

@@ -175,3 +175,22 @@ def _network_reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "cannot connect"
     return type(exc).__name__
+
+
+class BotApiCache:
+    """One :class:`BotApi` per worker thread, replaced when the configuration changes
+    (a requests session is not shared between threads)."""
+
+    def __init__(self) -> None:
+        self._api: BotApi | None = None
+
+    def get(self, config: BotConfig) -> BotApi:
+        if self._api is None or self._api.config != config:
+            self.close()
+            self._api = BotApi(config)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
