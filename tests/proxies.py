@@ -19,12 +19,14 @@ class RecordingProxy(BaseHTTPRequestHandler):
     """A plain HTTP forward proxy that remembers what went through it."""
 
     seen: ClassVar[list[str]] = []
+    authorizations: ClassVar[list[str | None]] = []
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
     def _forward(self) -> None:
         self.seen.append(f"{self.command} {self.path}")
+        self.authorizations.append(self.headers.get("Proxy-Authorization"))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {
@@ -97,6 +99,7 @@ def _serve(server: socketserver.BaseServer) -> None:
 @pytest.fixture
 def proxy_url() -> Iterator[str]:
     RecordingProxy.seen = []
+    RecordingProxy.authorizations = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), RecordingProxy)
     _serve(server)
     yield f"http://127.0.0.1:{server.server_port}"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
 
+from tray_app.adapters.cli import Cli, main
+from tray_app.core.errors import ConfigError
+from tray_app.core.redact import redactor
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.secrets import TELEGRAM_PROXY_AUTH
+from tray_app.storage.settings import validate
 from tray_app.transports.telegram import BotApi
 
 from .conftest import CHAT, connect_telegram, make_runtime
@@ -72,3 +80,49 @@ def test_the_environment_overrides_the_telegram_url_setting(
     runtime = make_runtime(plain, keyring_backend, sim)
     assert runtime.telegram_targets.api_url() == "https://bot-api.example.org"
     runtime.close()
+
+
+def test_proxy_credentials_go_to_the_keyring_and_reach_the_proxy(
+    proxy_url: str,
+    tg_environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+) -> None:
+    runtime = make_runtime(tg_environ, keyring_backend, sim)
+    connect_telegram(runtime, tg)
+    with_auth = proxy_url.replace("://", "://anna:pr0xy-p%40ss@")
+    assert (
+        main(["config", "set", "telegram_proxy", with_auth], quiet_cli(tg_environ, keyring_backend))
+        == 0
+    )
+    settings_text = runtime.paths.settings_file.read_text()
+    assert f'"telegram_proxy": "{proxy_url}"' in settings_text and "pr0xy" not in settings_text
+    assert runtime.secrets.get(TELEGRAM_PROXY_AUTH) == "anna:pr0xy-p%40ss"
+    runtime.settings.reload_if_changed()
+    runtime.telegram_targets.forget_token()
+    target = runtime.telegram_targets.current()
+    assert target is not None and target.bot.proxy == with_auth
+    api = BotApi(target.bot)
+    api.send_message(target.chat_id, "via proxy")
+    api.close()
+    expected = "Basic " + base64.b64encode(b"anna:pr0xy-p@ss").decode()
+    assert RecordingProxy.authorizations == [expected]
+    assert "pr0xy" not in redactor("socks5h://anna:pr0xy-p%40ss@host:1080 failed")
+    assert redactor("http://bob:never-seen@host:3128 x") == "http://bob:***@host:3128 x"
+    # a proxy without credentials removes the stored ones
+    assert (
+        main(["config", "set", "telegram_proxy", proxy_url], quiet_cli(tg_environ, keyring_backend))
+        == 0
+    )
+    assert runtime.secrets.get(TELEGRAM_PROXY_AUTH) is None
+    runtime.close()
+
+
+def test_credentials_in_the_settings_file_are_refused() -> None:
+    with pytest.raises(ConfigError, match="keyring"):
+        validate("telegram_proxy", "socks5://anna:secret@host:1080")
+
+
+def quiet_cli(environ: dict[str, str], backend: MemoryKeyring) -> Cli:
+    return Cli(environ=environ, out=io.StringIO(), err=io.StringIO(), keyring_backend=backend)

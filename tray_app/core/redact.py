@@ -20,6 +20,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         r"hhtoken|crypted_id|hhuid)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"
     ),
     re.compile(r"(/bot)\d+:[\w-]+"),  # Telegram bot token in a Bot API URL
+    re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)"),  # the password in scheme://user:password@host
     re.compile(r"(?i)(cookie:\s*)[^\r\n]+"),
 )
 

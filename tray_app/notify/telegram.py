@@ -35,7 +35,8 @@ from tray_app.core.planner import next_daily
 from tray_app.notify.html import coalesce
 from tray_app.notify.notices import Notice
 from tray_app.notify.outbox import Outbox
-from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore
+from tray_app.storage.proxy import with_credentials
+from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TELEGRAM_PROXY_AUTH, SecretStore
 from tray_app.storage.settings import Settings, parse_hhmm
 from tray_app.transports.telegram import BotApiCache, BotConfig
 
@@ -57,10 +58,11 @@ class TelegramTarget:
 
 
 class TelegramTargets:
-    """The bot and chat to use now: the settings plus the token from the keyring.
+    """The bot and chat to use now: the settings plus the bot token and the proxy's
+    credentials from the keyring.
 
-    The token is read once and cached; :meth:`forget_token` (credentials changed)
-    makes the next use read it again.
+    Secrets are read once and cached; :meth:`forget_token` (credentials changed)
+    makes the next use read them again.
     """
 
     def __init__(
@@ -73,34 +75,37 @@ class TelegramTargets:
         self._secrets = secrets
         self._url_override = url_override
         self._lock = threading.Lock()
-        self._token: str | None = None
-        self._token_read = False
+        self._cache: dict[str, str | None] = {}
 
-    def token(self) -> str | None:
+    def _secret(self, name: str) -> str | None:
         with self._lock:
-            if not self._token_read:
+            if name not in self._cache:
                 try:
-                    self._token = self._secrets.get(TELEGRAM_BOT_TOKEN)
+                    self._cache[name] = self._secrets.get(name)
                 except SecretStoreError:
-                    log.exception("could not read the Telegram bot token")
+                    log.exception("could not read %s from the keyring", name)
                     return None
-                self._token_read = True
-            return self._token
+            return self._cache[name]
 
     def forget_token(self) -> None:
         with self._lock:
-            self._token_read = False
+            self._cache.clear()
 
     def api_url(self) -> str:
         return self._url_override or self._settings().telegram_api_url
 
+    def proxy(self) -> str:
+        """``telegram_proxy`` with its credentials from the keyring, if any."""
+        address = self._settings().telegram_proxy
+        return with_credentials(address, self._secret(TELEGRAM_PROXY_AUTH)) if address else ""
+
     def current(self) -> TelegramTarget | None:
         settings = self._settings()
-        token = self.token()
+        token = self._secret(TELEGRAM_BOT_TOKEN)
         if not token or not settings.telegram_chat_id:
             return None
         return TelegramTarget(
-            BotConfig(token, self.api_url(), settings.telegram_proxy), settings.telegram_chat_id
+            BotConfig(token, self.api_url(), self.proxy()), settings.telegram_chat_id
         )
 
 
@@ -208,10 +213,9 @@ class TelegramNotifier:
         self._thread = None
 
     def status(self) -> TelegramStatus:
+        configured = self._targets.current() is not None  # may read the keyring: unlocked
         with self._lock:
-            state = self._state
-            if self._targets.current() is None:
-                state = ChannelState.NOT_CONFIGURED
+            state = self._state if configured else ChannelState.NOT_CONFIGURED
             return TelegramStatus(
                 state=state,
                 reason=self._reason if state is not ChannelState.NOT_CONFIGURED else None,

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 TOKENS = "oauth_tokens"
 CLIENT_SECRET = "client_secret"
 TELEGRAM_BOT_TOKEN = "telegram_bot_token"
+TELEGRAM_PROXY_AUTH = "telegram_proxy_auth"  # user:password of telegram_proxy
 
 
 def check_backend(backend: KeyringBackend) -> KeyringBackend:

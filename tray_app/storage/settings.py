@@ -135,7 +135,12 @@ def _proxy_url(text: str) -> None:
     if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
         raise ValueError(
             "expected http://host:port, socks5://host:port or socks5h://host:port "
-            "(socks5h resolves names through the proxy; user:password@ allowed)"
+            "(socks5h resolves names through the proxy)"
+        )
+    if "@" in parsed.netloc:
+        raise ValueError(
+            "no user:password in the settings file; set the proxy with "
+            "'hh-raiser config set telegram_proxy URL' and they go to the keyring"
         )
 
 

@@ -12,7 +12,7 @@ decide when to try again, honouring ``retry_after``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -42,9 +42,9 @@ MESSAGE_LIMIT = 4096  # characters after entity parsing; we count the raw HTML
 class BotConfig:
     """Where and how to reach the bot. ``proxy`` empty means the system's proxies."""
 
-    token: str
+    token: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
-    proxy: str = ""
+    proxy: str = field(default="", repr=False)  # may hold user:password
 
 
 def _classify(method: str, status: int, payload: dict[str, Any]) -> TelegramError:

@@ -13,7 +13,8 @@ from tray_app.core.errors import ConfigError
 from tray_app.core.models import TokenPair
 from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
-from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
+from tray_app.storage.proxy import save_telegram_proxy
+from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 
 
@@ -26,7 +27,11 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
     elif args.action == "get":
         cli.say(to_text(getattr(store.load(), args.key)))
     else:
-        settings = store.set(args.key, args.value)
+        if args.key == "telegram_proxy":
+            secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
+            settings = save_telegram_proxy(args.value, store, secrets)
+        else:
+            settings = store.set(args.key, args.value)
         cli.say(
             t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
         )

@@ -67,8 +67,8 @@ def cmd_telegram_setup(cli: Cli, args: argparse.Namespace) -> int:
         if not token:
             cli.complain(t("tgsetup.empty_token", lang))
             return EXIT_FAILURE
-        settings = runtime.settings()
-        bot = BotApi(BotConfig(token, runtime.telegram_targets.api_url(), settings.telegram_proxy))
+        targets = runtime.telegram_targets
+        bot = BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
         try:
             username = str(bot.get_me().get("username") or "?")
             cli.say(t("tgsetup.bot_ok", lang, username=username))
