@@ -65,7 +65,7 @@ def connect_telegram(runtime: Runtime, tg: TelegramSimulator, chat_id: int = CHA
     runtime.secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
     SettingsStore(runtime.paths.settings_file).set("telegram_chat_id", chat_id)
     runtime.settings.reload_if_changed()
-    runtime.telegram_targets.forget_token()
+    runtime.telegram_targets.forget_secrets()
 
 
 @pytest.fixture

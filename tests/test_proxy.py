@@ -100,7 +100,7 @@ def test_proxy_credentials_go_to_the_keyring_and_reach_the_proxy(
     assert f'"telegram_proxy": "{proxy_url}"' in settings_text and "pr0xy" not in settings_text
     assert runtime.secrets.get(TELEGRAM_PROXY_AUTH) == "anna:pr0xy-p%40ss"
     runtime.settings.reload_if_changed()
-    runtime.telegram_targets.forget_token()
+    runtime.telegram_targets.forget_secrets()
     target = runtime.telegram_targets.current()
     assert target is not None and target.bot.proxy == with_auth
     api = BotApi(target.bot)

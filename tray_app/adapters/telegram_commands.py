@@ -184,6 +184,8 @@ class CommandPoller:
         self._failures = 0
         self._set_state(PollerState.POLLING)
         for update in updates:
+            if self._stopping.is_set():
+                return
             self.offset = update["update_id"] + 1
             self._offsets.save(self.offset)
             self._handle(update, target, api)

@@ -61,7 +61,7 @@ class TelegramTargets:
     """The bot and chat to use now: the settings plus the bot token and the proxy's
     credentials from the keyring.
 
-    Secrets are read once and cached; :meth:`forget_token` (credentials changed)
+    Secrets are read once and cached; :meth:`forget_secrets` (credentials changed)
     makes the next use read them again.
     """
 
@@ -87,7 +87,7 @@ class TelegramTargets:
                     return None
             return self._cache[name]
 
-    def forget_token(self) -> None:
+    def forget_secrets(self) -> None:
         with self._lock:
             self._cache.clear()
 
@@ -195,7 +195,7 @@ class TelegramNotifier:
 
     def reconfigure(self) -> None:
         """The Telegram settings or token may have changed: use them, retry at once."""
-        self._targets.forget_token()
+        self._targets.forget_secrets()
         # a full queue means a stuck worker; it re-reads the settings before each send
         with contextlib.suppress(queue.Full):
             self._inbox.put_nowait(_RECONFIGURE)
