@@ -174,8 +174,9 @@ def test_outage_keeps_important_on_disk_then_sends_them_coalesced(
     texts = ["important 0", "important 1", "important 2", "routine"]
     positions = [message.plain.index(text) for text in texts]
     assert positions == sorted(positions)
-    wait_until(lambda: not rt.paths.telegram_outbox_file.exists())
+    wait_until(lambda: notifier.status().pending == 0)
     assert notifier.status().state is ChannelState.OK
+    assert not rt.paths.telegram_outbox_file.exists()
 
 
 def test_nothing_important_is_lost_across_a_restart(

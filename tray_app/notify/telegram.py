@@ -339,11 +339,11 @@ class TelegramNotifier:
                 self._set_state(ChannelState.UNREACHABLE, "unreachable", str(exc))
                 log.debug("Telegram unreachable (%s); retry in %.0f s", exc, delay)
                 return
-            self._outbox.remove(batch)
             self._failures = 0
             with self._lock:
                 self._last_delivery = self._clock.now()
             self._set_state(ChannelState.OK)
+            self._outbox.remove(batch)  # last: "nothing pending" implies the state is told
 
     def _stop_until_fixed(self, reason: str, detail: str) -> None:
         self._waiting_for_user = True
