@@ -29,6 +29,7 @@ from tray_app.core.events import (
     EventBus,
     PlanChanged,
     RaiseAttempted,
+    RaiseStarted,
     ResumesChanged,
     ResumeSkipped,
     TransientFailure,
@@ -497,6 +498,7 @@ class Engine:
             return self._refused(track, exc)
         except RemoteError as exc:
             return self._raise_failed(track, exc)
+        self._bus.publish(RaiseStarted(before.id))
         confirmed = self._verify(before)
         outcome = Outcome.RAISED if confirmed else Outcome.UNCONFIRMED
         if confirmed:

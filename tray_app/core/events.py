@@ -30,6 +30,15 @@ class RaiseAttempted(Event):
 
 
 @dataclass(frozen=True)
+class RaiseStarted(Event):
+    """hh.ru accepted a publish; the re-read that confirms it is under way.
+
+    Published after the request, so no subscriber can delay the raise itself."""
+
+    resume_id: str
+
+
+@dataclass(frozen=True)
 class ResumeSkipped(Event):
     """Reported once per state: the resume cannot be raised until it changes."""
 

@@ -299,14 +299,34 @@ class HHSimulator(LocalServer):
         return code
 
 
+def _ready(now: datetime, config: SimConfig, seconds: float) -> dict[str, Any]:
+    """A resume whose window opens ``seconds`` from now."""
+    return {
+        "updated_at": now - timedelta(seconds=config.cooldown - seconds),
+        "next_publish_at": _ceil_second(now + timedelta(seconds=seconds)),
+    }
+
+
+def demo_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
+    """Three raisable resumes whose windows open within ten seconds (the demo)."""
+    return [
+        SimResume(
+            "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+            "Python-разработчик",
+            **_ready(now, config, 2),
+        ),
+        SimResume(
+            "b2c3d4e5f60718293a4b5c6d7e8f901234567890", "Инженер данных", **_ready(now, config, 5)
+        ),
+        SimResume("e5f60718293a4b5c6d7e8f90123456789012345a", "Тимлид", **_ready(now, config, 9)),
+    ]
+
+
 def default_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
     """Two raisable resumes, one unpublished, one blocked; windows open soon."""
 
     def ready(seconds: float) -> dict[str, Any]:
-        return {
-            "updated_at": now - timedelta(seconds=config.cooldown - seconds),
-            "next_publish_at": _ceil_second(now + timedelta(seconds=seconds)),
-        }
+        return _ready(now, config, seconds)
 
     return [
         SimResume("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "Python-разработчик", **ready(2)),

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="raise resumes until stopped")
     run.add_argument("--headless", action="store_true", help="no tray icon (servers)")
     demo = sub.add_parser("demo", help="run against the built-in hh.ru simulator")
+    demo.add_argument("--headless", action="store_true", help="in the console, no tray icon")
     demo.add_argument("--cooldown", type=int, default=20, help="seconds between raises")
     raise_now = sub.add_parser("raise-now", help="raise what is due now")
     raise_now.add_argument("--resume", metavar="ID")

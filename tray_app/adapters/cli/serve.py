@@ -6,13 +6,20 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
+from types import ModuleType
 
 from tray_app import __version__
+from tray_app.adapters.autostart import for_this_system as autostart_for_this_system
+from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.service import Service
+from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
 from tray_app.core.models import TokenPair
@@ -27,8 +34,9 @@ from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, Runtim
 DEMO_CHAT = 100500
 
 
-def _serve(cli: Cli, runtime: Runtime) -> int:
-    """Runs the service, printing its events, until ``cli.stop`` is set."""
+def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
+    """Runs the service, printing its events, until Quit in the tray or, without a
+    tray, until ``cli.stop`` is set (a signal)."""
     settings = runtime.settings
 
     def print_event(event: Event) -> None:
@@ -38,6 +46,19 @@ def _serve(cli: Cli, runtime: Runtime) -> int:
 
     runtime.bus.subscribe(print_event)
     service = Service(runtime)
+    if tray is not None:
+        app = TrayApp(
+            service,
+            tray,
+            autostart=autostart_for_this_system(cli.environ),
+            start_settings=lambda: _start_settings(cli),
+        )
+        _install_quit_on_signals(app.quit)
+        cli.say(t("run.started_tray", settings().language, version=__version__))
+        code = app.run()
+        cli.say(t("run.stopped", settings().language))
+        return code
+    _install_quit_on_signals(cli.stop.set)
     service.start()
     cli.say(t("run.started", settings().language, version=__version__))
     try:
@@ -50,35 +71,69 @@ def _serve(cli: Cli, runtime: Runtime) -> int:
     return EXIT_OK
 
 
-def _install_signal_handlers(cli: Cli) -> None:
+def _start_settings(cli: Cli) -> None:
+    """The settings window is its own process: tkinter never fights the tray."""
+    subprocess.Popen([*launch_command(cli.environ), "settings"], env=cli.environ)
+
+
+def _install_quit_on_signals(quit_: Callable[[], None]) -> None:
+    """SIGINT/SIGTERM end the app cleanly. Inside a GLib main loop (the Linux tray)
+    Python's handlers would wait for the loop to return, so GLib's are used there."""
     if threading.current_thread() is not threading.main_thread():
         return
+    try:
+        from gi.repository import GLib
+
+        def on_signal(*_: object) -> bool:
+            quit_()
+            return False
+
+        for number in (signal.SIGINT, signal.SIGTERM):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, number, on_signal)
+    except (ImportError, AttributeError):  # no PyGObject, or not POSIX
+        pass
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: cli.stop.set())
+            signal.signal(getattr(signal, name), lambda *_: quit_())
+
+
+def _choose_tray(cli: Cli, headless: bool) -> ModuleType | None:
+    """The tray backend, or None to run headless (asked for, or no display at all).
+
+    A desktop whose tray would have no menu is an error, with the fix, never a silent
+    icon without a menu."""
+    if headless:
+        return None
+    try:
+        return load_pystray(cli.language)
+    except TrayUnavailable as exc:
+        if not exc.no_display:
+            raise
+        cli.complain(str(exc))
+        return None
 
 
 def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
-    if not getattr(args, "headless", False):
-        cli.complain(t("run.tray_missing", cli.language))
+    tray = _choose_tray(cli, getattr(args, "headless", False))
     with InstanceLock(cli.paths.lock_file).acquire():
         runtime = cli.runtime(long_running=True)
-        if not runtime.has_account():
+        if tray is None and not runtime.has_account():  # the tray opens the settings
             runtime.close()
             cli.complain(t("auth.sign_in_needed", cli.language))
             return EXIT_SIGN_IN
-        _install_signal_handlers(cli)
-        return _serve(cli, runtime)
+        return _serve(cli, runtime, tray)
 
 
 def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
     """The app against the built-in simulators (hh.ru and Telegram, whose messages are
     printed as a phone would show them), with fake secrets in memory only."""
-    from tray_app.simulator.hh import HHSimulator, SimConfig
+    from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
     from tray_app.simulator.telegram import TelegramSimulator
     from tray_app.storage.memory_keyring import MemoryKeyring
 
-    sim = HHSimulator(SimConfig(cooldown=float(args.cooldown))).start()
+    tray = _choose_tray(cli, args.headless)
+    config = SimConfig(cooldown=float(args.cooldown))
+    sim = HHSimulator(config, demo_resumes(datetime.now(UTC), config)).start()
     phone = TelegramSimulator(
         on_message=lambda m: cli.say(t("demo.telegram", cli.language, text=m.plain))
     ).start()
@@ -109,8 +164,7 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
             runtime.secrets.set(TELEGRAM_BOT_TOKEN, phone.token)
             cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
-            _install_signal_handlers(demo)
-            return _serve(demo, runtime)
+            return _serve(demo, runtime, tray)
     finally:
         sim.stop()
         phone.stop()
@@ -130,4 +184,4 @@ def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
     if has_account:
         return cmd_run(cli, args)
     cli.say(t("demo.no_account", cli.language))
-    return cmd_demo(cli, argparse.Namespace(cooldown=20))
+    return cmd_demo(cli, argparse.Namespace(cooldown=20, headless=False))

@@ -1,0 +1,333 @@
+"""The tray icon over a running :class:`Service`.
+
+Data flows one way: core events only mark the menu stale (a subscriber must never
+hold up a raise); a refresher thread rebuilds menu, icon and tooltip from
+``Service.status()`` (memory only, never the network) within a second, and hands
+the result to the backend on the thread it requires (pystray's GTK backends marshal
+to their main loop themselves; macOS wants the main thread). Menu actions that can
+take long (a raise, settings) run on worker threads, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tray_app import APP_ID, APP_NAME, __version__
+from tray_app.adapters.autostart import Autostart, launch_command
+from tray_app.adapters.control import item_next_raise, result_from_json
+from tray_app.adapters.service import Service
+from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
+from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.core.errors import HHRaiserError
+from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
+from tray_app.i18n import t
+from tray_app.i18n.text import attempt_text
+from tray_app.notify.notices import Notice
+from tray_app.storage.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
+NO_RESUME = "none"
+LINUX_INSTALL = (
+    "sudo apt install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
+    "gir1.2-ayatanaappindicator3-0.1 && .venv/bin/pip install 'PyGObject<3.51'"
+)
+
+
+class TrayUnavailable(HHRaiserError):
+    """No tray with a menu can be shown; ``no_display`` tells a server from a desktop
+    that lacks libraries."""
+
+    def __init__(self, message: str, *, no_display: bool = False) -> None:
+        super().__init__(message)
+        self.no_display = no_display
+
+
+def load_pystray(language: str) -> ModuleType:
+    """pystray with a backend that has menus, or :class:`TrayUnavailable` saying why.
+
+    Never a silent icon without a menu: pystray's xorg fallback (PyGObject missing)
+    is refused with the exact command that fixes it."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        if not os.environ.get("WAYLAND_DISPLAY"):
+            raise TrayUnavailable(t("tray.no_display", language, detail="DISPLAY"), no_display=True)
+    try:
+        import pystray
+    except Exception as exc:  # noqa: BLE001 - without a display: an Xlib error, not ImportError
+        raise TrayUnavailable(
+            t("tray.no_display", language, detail=type(exc).__name__), no_display=True
+        ) from None
+    if not pystray.Icon.HAS_MENU:
+        raise TrayUnavailable(t("tray.no_menu", language, command=LINUX_INSTALL))
+    module: ModuleType = pystray
+    return module
+
+
+def open_path(path: Path) -> None:
+    """Opens a file with the system's default application."""
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _notifications_available(pystray: ModuleType) -> bool:
+    """pystray's flag, plus, on Linux, a notification daemon to talk to: without one
+    the GTK backends raise inside their main loop."""
+    if not pystray.Icon.HAS_NOTIFICATION:
+        return False
+    if not sys.platform.startswith("linux"):
+        return True
+    try:
+        from gi.repository import Gio, GLib
+
+        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        for method in ("NameHasOwner", "ListActivatableNames"):
+            args = GLib.Variant("(s)", ("org.freedesktop.Notifications",))
+            reply = bus.call_sync(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                method,
+                args if method == "NameHasOwner" else None,
+                None,
+                Gio.DBusCallFlags.NONE,
+                1000,
+                None,
+            ).unpack()[0]
+            if reply is True or (isinstance(reply, list) and args.unpack()[0] in reply):
+                return True
+    except Exception:  # noqa: BLE001 - no session bus or no gi: no notifications, silently
+        return False
+    return False
+
+
+def _main_thread_dispatcher() -> Callable[[Callable[[], None]], None]:
+    """How to run UI code: on macOS through the Cocoa main loop, elsewhere directly."""
+    if sys.platform == "darwin":
+        from PyObjCTools import AppHelper  # type: ignore[import-not-found,unused-ignore]
+
+        return lambda action: AppHelper.callAfter(action)  # type: ignore[no-any-return]
+    return lambda action: action()
+
+
+class TrayApp:
+    def __init__(
+        self,
+        service: Service,
+        pystray: ModuleType,
+        *,
+        autostart: Autostart | None,
+        open_file: Callable[[Path], None] = open_path,
+        start_settings: Callable[[], None] | None = None,
+        dispatch: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.runtime = service.runtime
+        self._pystray = pystray
+        self._autostart = autostart
+        self._open_file = open_file
+        self._start_settings = start_settings or self._launch_settings
+        self._dispatch = dispatch or _main_thread_dispatcher()
+        self._stale = threading.Event()
+        self._stopping = threading.Event()
+        self._raising: set[str] = set()
+        self._shown: tuple[tuple[Item, ...], IconState, str] | None = None
+        self._can_notify = False
+        # an empty menu would keep AppIndicator from showing the icon at all
+        starting = (
+            Item(t("tray.starting", self.language), enabled=False),
+            SEPARATOR,
+            Item(t("tray.quit", self.language), "quit"),
+        )
+        self.icon = pystray.Icon(
+            APP_ID, draw_icon(IconState.OK), APP_NAME, menu=self._to_backend(starting)
+        )
+        self.runtime.bus.subscribe(self._on_event)
+        service.notifications.add_sink(self._notify)
+
+    @property
+    def language(self) -> str:
+        return self.runtime.settings().language
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Blocks (on the main thread) until Quit; returns the exit code."""
+        self._can_notify = _notifications_available(self._pystray)
+        try:
+            self.icon.run(setup=self._setup)
+        except Exception:
+            if not self._stopping.is_set():
+                raise
+            # GTK backends may fail hiding a notification at exit with no daemon
+            log.debug("tray backend failed while stopping", exc_info=True)
+        finally:
+            self._stopping.set()
+            self._stale.set()
+            self.service.stop()
+        return 0
+
+    def _setup(self, icon: Any) -> None:
+        icon.visible = True
+        threading.Thread(target=self._refresh_loop, name="tray-refresh", daemon=True).start()
+        self.service.start()
+        self._stale.set()
+        if not self.runtime.has_account():
+            self._start_settings()  # first start: nothing works until an account is set
+
+    def quit(self) -> None:
+        self._stopping.set()
+        self.icon.stop()
+
+    # ---- from the core to the menu --------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        """Runs on the raising thread: only notes what changed."""
+        if isinstance(event, RaiseStarted):
+            self._raising.add(event.resume_id)
+        elif isinstance(event, RaiseAttempted):
+            self._raising.discard(event.attempt.resume_id)
+        self._stale.set()
+
+    def _refresh_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._stale.wait()
+            self._stopping.wait(COALESCE_SECONDS)
+            self._stale.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("could not refresh the tray menu")
+
+    def refresh(self) -> None:
+        status = self.service.status()
+        language = self.language
+        autostart = self._autostart.is_enabled() if self._autostart else None
+        items = build_menu(status, autostart=autostart, language=language)
+        state = icon_state(status, bool(self._raising))
+        title = tooltip(status, language)
+        shown = (items, state, title)
+        if shown == self._shown:
+            return
+        previous, self._shown = self._shown, shown
+
+        def apply() -> None:
+            if previous is None or previous[0] != items:
+                self.icon.menu = self._to_backend(items)
+            if previous is None or previous[1] != state:
+                self.icon.icon = draw_icon(state)
+            self.icon.title = title
+
+        self._dispatch(apply)
+
+    def _to_backend(self, items: Sequence[Item]) -> Any:
+        pystray = self._pystray
+
+        def convert(item: Item) -> Any:
+            if item == SEPARATOR:
+                return pystray.Menu.SEPARATOR
+            if item.submenu:
+                submenu = pystray.Menu(*(convert(sub) for sub in item.submenu))
+                return pystray.MenuItem(item.text, submenu, enabled=item.enabled)
+            checked = None if item.checked is None else (lambda _i, v=item.checked: v)
+            action = item.action
+            return pystray.MenuItem(
+                item.text,
+                lambda _icon, _item: self.act(action) if action else None,
+                checked=checked,
+                enabled=item.enabled,
+            )
+
+        return pystray.Menu(*(convert(item) for item in items))
+
+    # ---- from the menu to the service -----------------------------------------------
+
+    def act(self, action: str) -> None:
+        """Carries out a menu action; anything slow goes to a worker thread."""
+        if action == "quit":
+            self.quit()
+            return
+        threading.Thread(target=self._act, args=(action,), name=f"tray-{action}").start()
+
+    def _act(self, action: str) -> None:
+        kind, _, resume_id = action.partition(":")
+        try:
+            if kind == "raise_all":
+                self._raise(None)
+            elif kind == "raise":
+                self._raise(resume_id)
+            elif kind == "toggle":
+                self._toggle(resume_id)
+            elif kind == "pause":
+                self.service.set_paused(not self.runtime.settings().paused)
+            elif kind == "autostart" and self._autostart is not None:
+                if self._autostart.is_enabled():
+                    self._autostart.disable()
+                else:
+                    self._autostart.enable()
+            elif kind == "settings":
+                self._start_settings()
+            elif kind == "log":
+                self._open_file(self.runtime.paths.log_file)
+            elif kind == "about":
+                self._tell(
+                    t(
+                        "tray.about_text",
+                        self.language,
+                        version=__version__,
+                        log=self.runtime.paths.log_file,
+                    )
+                )
+        except Exception:
+            log.exception("tray action %s failed", action)
+        self._stale.set()
+
+    def _raise(self, resume_id: str | None) -> None:
+        """Raised ones are told by the notifications; "too early" only here."""
+        for item in self.service.raise_now(resume_id):
+            if item["outcome"] == "not_due":
+                self._tell(
+                    attempt_text(result_from_json(item), item_next_raise(item), self.language)
+                )
+
+    def _toggle(self, resume_id: str) -> None:
+        """``enabled_resumes`` empty means all: switching one off lists the others, and
+        switching off the last one stores :data:`NO_RESUME` (an id no resume has)."""
+        known = [r["id"] for r in self.service.status()["resumes"]]
+        store = SettingsStore(self.runtime.paths.settings_file)
+        settings = store.load()
+        enabled = [rid for rid in settings.enabled_resumes or known if rid != NO_RESUME]
+        if settings.is_enabled(resume_id):
+            enabled = [rid for rid in enabled if rid != resume_id]
+        else:
+            enabled.append(resume_id)
+        store.set("enabled_resumes", enabled or [NO_RESUME])
+        self.service.reload_settings()
+
+    def _launch_settings(self) -> None:
+        subprocess.Popen([*launch_command(), "settings"])
+
+    # ---- desktop notifications ------------------------------------------------------
+
+    def _notify(self, notice: Notice) -> None:
+        """A notification sink: the same notices and level as Telegram."""
+        self._tell(notice.text)
+
+    def _tell(self, text: str) -> None:
+        if self._can_notify:
+            self._dispatch(lambda: self.icon.notify(text, APP_NAME))
+        else:
+            log.info("%s", text)

@@ -1,0 +1,72 @@
+"""The tray icon, drawn with Pillow for each state (crisp at any size, no files to
+find at run time); ``scripts/make-icons`` writes the same drawings to ``assets/``
+(PNG sources, ``.ico`` and ``.icns`` for packaging)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+BRAND = (214, 0, 28, 255)  # hh.ru red
+WHITE = (255, 255, 255, 255)
+
+
+class IconState(StrEnum):
+    OK = "ok"
+    RAISING = "raising"
+    ATTENTION = "attention"  # the user must act: sign in, captcha, Telegram settings
+    ERROR = "error"  # a run of failures
+    PAUSED = "paused"
+
+
+_BADGES: dict[IconState, tuple[int, int, int, int] | None] = {
+    IconState.OK: (46, 204, 64, 255),
+    IconState.RAISING: (0, 116, 217, 255),
+    IconState.ATTENTION: (255, 170, 0, 255),
+    IconState.ERROR: (20, 20, 20, 255),
+    IconState.PAUSED: None,
+}
+
+
+def draw_icon(state: IconState, size: int = 64) -> Image.Image:
+    """A red rounded square with a white up arrow; a corner badge tells the state."""
+    scale = 4  # draw large, then downsample: smooth edges without antialiasing support
+    big = size * scale
+    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    body = (128, 128, 128, 255) if state is IconState.PAUSED else BRAND
+    draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big // 5, fill=body)
+    u = big / 16
+    draw.polygon([(8 * u, 2.5 * u), (13 * u, 8 * u), (3 * u, 8 * u)], fill=WHITE)
+    draw.rectangle((6.3 * u, 7.5 * u, 9.7 * u, 13.5 * u), fill=WHITE)
+    badge = _BADGES[state]
+    if state is IconState.PAUSED:
+        draw.rectangle((9.5 * u, 9.5 * u, 11.3 * u, 15.5 * u), fill=(40, 40, 40, 255))
+        draw.rectangle((12.7 * u, 9.5 * u, 14.5 * u, 15.5 * u), fill=(40, 40, 40, 255))
+    elif badge is not None:
+        box = (9.2 * u, 9.2 * u, 15.8 * u, 15.8 * u)
+        draw.ellipse(box, fill=badge, outline=WHITE, width=int(0.7 * u))
+        if state in (IconState.ATTENTION, IconState.ERROR):
+            mark = (0, 0, 0, 255) if state is IconState.ATTENTION else WHITE
+            draw.rectangle((12.1 * u, 10.6 * u, 12.9 * u, 13.4 * u), fill=mark)
+            draw.rectangle((12.1 * u, 13.9 * u, 12.9 * u, 14.6 * u), fill=mark)
+    return image.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def icon_state(status: dict[str, Any], raising: bool) -> IconState:
+    """The state the icon shows for a ``status --json`` document."""
+    if status.get("paused"):
+        return IconState.PAUSED
+    if raising:
+        return IconState.RAISING
+    auth = status["auth"]["state"]
+    telegram = (status.get("telegram") or {}).get("state")
+    if auth in ("sign_in_needed", "captcha_needed", "api_closed", "not_configured") or (
+        telegram == "misconfigured"
+    ):
+        return IconState.ATTENTION
+    if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
+        return IconState.ERROR
+    return IconState.OK

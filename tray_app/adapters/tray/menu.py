@@ -1,0 +1,123 @@
+"""The tray menu as plain data, built from the ``status --json`` document.
+
+Kept free of pystray so it can be built and checked anywhere; ``app.py`` turns it
+into the backend's menu. Each item names an action (``raise_all``, ``raise:<id>``,
+``toggle:<id>``, ...) that :class:`~tray_app.adapters.tray.app.TrayApp` carries out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from tray_app.i18n import t
+from tray_app.i18n.text import local_time
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    action: str | None = None
+    checked: bool | None = None  # None: not a check item
+    enabled: bool = True
+    submenu: tuple[Item, ...] = ()
+
+
+SEPARATOR = Item("-")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def next_raise(status: dict[str, Any]) -> datetime | None:
+    times = [_time(r["next_raise_at"]) for r in status["resumes"] if r["enabled"]]
+    planned = [moment for moment in times if moment is not None]
+    return min(planned) if planned else None
+
+
+def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
+    """The one line that says whether all is well, and if not, what to do."""
+    auth = status["auth"]
+    if status.get("paused"):
+        return t("tray.paused", language)
+    if auth["state"] not in ("ok", "unknown"):
+        return auth_text_short(auth["state"], language)
+    telegram = status.get("telegram") or {}
+    if telegram.get("state") == "misconfigured":
+        return t("tray.telegram_problem", language)
+    if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
+        return t("tray.failing", language)
+    return t("tray.ok", language, next=local_time(next_raise(status), language, tz))
+
+
+def auth_text_short(state: str, language: str) -> str:
+    try:
+        return t(f"tray.auth.{state}", language)
+    except KeyError:
+        return state
+
+
+def tooltip(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
+    return f"HH Raiser — {status_line(status, language, tz)}"
+
+
+def resume_line(resume: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
+    never = t("never", language)
+    last = _time(resume["last_raise_at"])
+    outcome = resume["last_outcome"]
+    return t(
+        "tray.resume",
+        language,
+        title=resume["title"],
+        last=local_time(last, language, tz) if last else never,
+        outcome=t(f"outcome_name.{outcome}", language) if outcome else never,
+        next=local_time(_time(resume["next_raise_at"]), language, tz)
+        if resume["enabled"]
+        else t("tray.disabled", language),
+    )
+
+
+def build_menu(
+    status: dict[str, Any],
+    *,
+    autostart: bool | None,
+    language: str,
+    tz: tzinfo | None = None,
+) -> tuple[Item, ...]:
+    """``autostart`` None: this system has no start-at-login writer (item disabled)."""
+    resumes = status["resumes"]
+    items: list[Item] = [Item(status_line(status, language, tz), enabled=False), SEPARATOR]
+    if not resumes:
+        items.append(Item(t("status.no_resumes", language), enabled=False))
+    items.extend(
+        Item(resume_line(r, language, tz), f"toggle:{r['id']}", checked=bool(r["enabled"]))
+        for r in resumes
+    )
+    items.append(SEPARATOR)
+    items.append(Item(t("tray.raise_all", language), "raise_all", enabled=bool(resumes)))
+    items.append(
+        Item(
+            t("tray.raise_one", language),
+            enabled=bool(resumes),
+            submenu=tuple(Item(r["title"], f"raise:{r['id']}") for r in resumes),
+        )
+    )
+    paused = bool(status.get("paused"))
+    items.append(Item(t("tray.resume_raising" if paused else "tray.pause", language), "pause"))
+    items.append(SEPARATOR)
+    items.append(
+        Item(
+            t("tray.autostart", language),
+            "autostart",
+            checked=bool(autostart),
+            enabled=autostart is not None,
+        )
+    )
+    items.append(Item(t("tray.settings", language), "settings"))
+    items.append(Item(t("tray.log", language), "log"))
+    items.append(Item(t("tray.about", language), "about"))
+    items.append(SEPARATOR)
+    items.append(Item(t("tray.quit", language), "quit"))
+    return tuple(items)
