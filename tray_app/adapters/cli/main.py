@@ -8,7 +8,13 @@ from collections.abc import Callable, Sequence
 from tray_app import __version__
 from tray_app.adapters.cli import telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
-from tray_app.adapters.cli.base import EXIT_ALREADY_RUNNING, EXIT_FAILURE, EXIT_SIGN_IN, Cli
+from tray_app.adapters.cli.base import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_SIGN_IN,
+    Cli,
+)
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
 from tray_app.adapters.logs import setup_logging
@@ -54,7 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("key", choices=list(FIELDS))
     set_.add_argument("value")
     telegram.add_parser(sub)
+    sub.add_parser("settings", help="the settings window")
     return parser
+
+
+def cmd_settings(cli: Cli, args: argparse.Namespace) -> int:
+    """The settings window, a process of its own (the tray starts it)."""
+    import tkinter
+
+    from tray_app.adapters.settings_window.window import SettingsWindow
+
+    runtime = cli.runtime()
+    try:
+        try:
+            root = tkinter.Tk(className="hh-raiser-settings")
+        except tkinter.TclError as exc:
+            cli.complain(t("settings.no_display", cli.language, detail=exc))
+            return EXIT_FAILURE
+        SettingsWindow(cli, runtime, root).run()
+    finally:
+        runtime.close()
+    return EXIT_OK
 
 
 COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
@@ -67,6 +93,7 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "import-env": cmd_import_env,
     "config": cmd_config,
     "telegram": telegram.cmd_telegram,
+    "settings": cmd_settings,
 }
 
 

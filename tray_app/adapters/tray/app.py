@@ -10,6 +10,7 @@ take long (a raise, settings) run on worker threads, never on the UI thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -66,6 +67,11 @@ def load_pystray(language: str) -> ModuleType:
         raise TrayUnavailable(
             t("tray.no_display", language, detail=type(exc).__name__), no_display=True
         ) from None
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(ImportError):  # GTK names its windows after the program
+            from gi.repository import GLib
+
+            GLib.set_prgname(APP_ID)
     if not pystray.Icon.HAS_MENU:
         raise TrayUnavailable(t("tray.no_menu", language, command=LINUX_INSTALL))
     module: ModuleType = pystray
@@ -223,6 +229,7 @@ class TrayApp:
         if shown == self._shown:
             return
         previous, self._shown = self._shown, shown
+        log.debug("tray menu: %s", " | ".join(item.text for item in items))
 
         def apply() -> None:
             if previous is None or previous[0] != items:
@@ -263,6 +270,7 @@ class TrayApp:
         threading.Thread(target=self._act, args=(action,), name=f"tray-{action}").start()
 
     def _act(self, action: str) -> None:
+        log.info("tray menu action: %s", action)
         kind, _, resume_id = action.partition(":")
         try:
             if kind == "raise_all":

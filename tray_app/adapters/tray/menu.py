@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from tray_app.i18n import t
-from tray_app.i18n.text import local_time
+from tray_app.i18n.text import local_time, reason_text
 
 
 @dataclass(frozen=True)
@@ -64,18 +64,29 @@ def tooltip(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> 
 
 
 def resume_line(resume: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
-    never = t("never", language)
+    """Title, last raise and its outcome, next raise (or why there is none)."""
+    title = resume["title"]
+    if not resume["enabled"]:
+        return t("tray.resume_disabled", language, title=title)
+    if resume["note"]:
+        return t(
+            "tray.resume_blocked",
+            language,
+            title=title,
+            reason=reason_text(resume["note"], language),
+        )
+    upcoming = local_time(_time(resume["next_raise_at"]), language, tz)
     last = _time(resume["last_raise_at"])
     outcome = resume["last_outcome"]
+    if last is None or outcome is None:
+        return t("tray.resume_new", language, title=title, next=upcoming)
     return t(
         "tray.resume",
         language,
-        title=resume["title"],
-        last=local_time(last, language, tz) if last else never,
-        outcome=t(f"outcome_name.{outcome}", language) if outcome else never,
-        next=local_time(_time(resume["next_raise_at"]), language, tz)
-        if resume["enabled"]
-        else t("tray.disabled", language),
+        title=title,
+        last=local_time(last, language, tz),
+        outcome=t(f"outcome_name.{outcome}", language),
+        next=upcoming,
     )
 
 

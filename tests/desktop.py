@@ -1,0 +1,86 @@
+"""A virtual desktop for tray tests: Xvfb, a system tray (trayer), xdotool, and
+ImageMagick's ``import`` for screenshots. The session bus comes from
+``scripts/with-test-keyring`` (dbus-run-session)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import in_ci
+
+TOOLS = ("Xvfb", "trayer", "xdotool", "import")
+
+
+@pytest.fixture
+def desktop() -> Iterator[dict[str, str]]:
+    """The environment of a fresh virtual screen with a system tray on it."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} (scripts/test installs them)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    display = ":" + os.read(read_end, 32).decode().strip()
+    os.close(read_end)
+    env = {**os.environ, "DISPLAY": display}
+    env.pop("WAYLAND_DISPLAY", None)
+    tray = subprocess.Popen(
+        [
+            *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
+            *("--height", "32", "--transparent", "false", "--tint", "0x333333"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_window(env, "--class", "trayer")
+        yield env
+    finally:
+        for process in (tray, xvfb):
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def xdotool(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=10)
+    return result.stdout.strip()
+
+
+def wait_for_window(env: dict[str, str], *search: str, timeout: float = 20) -> str:
+    """The first window ``xdotool search`` finds (``--name REGEX`` or ``--class``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = xdotool(env, "search", *search)
+        if found:
+            return found.splitlines()[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no window {search} within {timeout} s")
+
+
+def window_gone(env: dict[str, str], window: str, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if window not in xdotool(env, "search", "--name", "").splitlines():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def screenshot(env: dict[str, str], path: Path) -> Path:
+    subprocess.run(["import", "-window", "root", str(path)], env=env, check=True, timeout=20)
+    return path

@@ -1,0 +1,152 @@
+"""The tray as a user sees it: the real pystray backend on a virtual screen with a
+system tray, driven by xdotool, against the hh.ru and Telegram simulators."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tray_app.simulator.hh import HHSimulator
+from tray_app.simulator.telegram import TelegramSimulator
+from tray_app.storage.paths import app_paths
+
+from .conftest import CHAT, wait_until
+from .desktop import desktop, screenshot, wait_for_window, window_gone, xdotool  # noqa: F401
+from .test_cli_integration import hh, import_tokens, secret_service  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+RESUMES = 4  # the simulator's default list: two raisable, one unpublished, one blocked
+MENU = {  # keyboard steps from the top of the menu (the status line is not selectable)
+    "first_resume": 1,
+    "raise_all": RESUMES + 1,
+    "settings": RESUMES + 5,
+}
+SCREENSHOT = Path(__file__).parent.parent / "docs" / "tray-menu.png"
+
+
+@pytest.fixture
+def app_env(desktop: dict[str, str], tg_environ: dict[str, str]) -> dict[str, str]:  # noqa: F811
+    return {**desktop, **tg_environ, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def tray(
+    app_env: dict[str, str], sim: HHSimulator, tg: TelegramSimulator, tmp_path: Path
+) -> Iterator[subprocess.Popen[str]]:
+    import_tokens(app_env, sim, tmp_path, telegram_token=tg.token, chat_id=CHAT)
+    for key, value in (("enabled_resumes", ""), ("margin_seconds", "600")):
+        assert hh(app_env, "config", "set", key, value).returncode == 0
+    for resume_id in list(sim.resumes):
+        sim.open_window(resume_id, in_seconds=3600)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "-v", "run"],
+        env=app_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield process
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+
+
+def icon(env: dict[str, str]) -> str:
+    """The icon's window in the tray; its name is the tooltip."""
+    return wait_for_window(env, "--name", "^HH Raiser — Всё в порядке")
+
+
+def open_menu(env: dict[str, str]) -> None:
+    """Right-clicks the icon until its menu (a visible window taller than the icon)
+    is on screen."""
+    for _attempt in range(3):
+        xdotool(env, "mousemove", "--window", icon(env), "16", "15", "click", "3")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for window in xdotool(
+                env, "search", "--onlyvisible", "--classname", "^hh-raiser$"
+            ).split():
+                geometry = xdotool(env, "getwindowgeometry", "--shell", window)
+                height = int(dict(line.split("=") for line in geometry.splitlines())["HEIGHT"])
+                if height > 40:
+                    time.sleep(0.2)
+                    return
+            time.sleep(0.1)
+        xdotool(env, "key", "Escape")
+    raise AssertionError("the tray menu did not open")
+
+
+def choose(env: dict[str, str], item: str) -> None:
+    open_menu(env)
+    xdotool(env, "key", *["Down"] * MENU[item], "Return")
+
+
+def status(env: dict[str, str]) -> dict[str, object]:
+    return dict(json.loads(hh(env, "status", "--json").stdout))
+
+
+def resume(env: dict[str, str], resume_id: str) -> dict[str, object]:
+    resumes = status(env)["resumes"]
+    assert isinstance(resumes, list)
+    return next(r for r in resumes if r["id"] == resume_id)
+
+
+def menu_lines(env: dict[str, str]) -> list[str]:
+    log = app_paths(env).log_file.read_text(encoding="utf-8")
+    return [line.split("tray menu: ", 1)[1] for line in log.splitlines() if "tray menu: " in line]
+
+
+def test_tray_menu_raises_switches_opens_settings_and_quits(
+    app_env: dict[str, str], tray: subprocess.Popen[str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    env = app_env
+    title = sim.resumes[A].title
+    icon(env)  # visible, and the menu built from the first status
+    # the open menu, as the README shows it
+    open_menu(env)
+    shot = screenshot(env, tmp_path / "menu.png")
+    xdotool(env, "key", "Escape")
+    menu_area = Image.open(shot).convert("L").crop((600, 30, 1024, 420))
+    assert sum(1 for p in menu_area.get_flattened_data() if p > 200) > 20_000, (
+        "no open menu on screen"
+    )
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        menu = Image.open(shot).convert("RGB")
+        box = menu.convert("L").point(lambda p: 255 if p > 40 else 0).getbbox()
+        assert box is not None
+        menu.crop((max(box[0] - 8, 0), 0, 1024, min(box[3] + 8, 768))).save(SCREENSHOT)
+    # "Поднять сейчас": the simulator gets the publish, the resume's line changes
+    sim.open_window(A)
+    choose(env, "raise_all")
+    wait_until(lambda: [p.resume_id for p in sim.publishes] == [A], 20)
+    wait_until(lambda: resume(env, A)["last_outcome"] == "raised", 20)
+    wait_until(lambda: any(f"{title} — " in m and "(поднято)" in m for m in menu_lines(env)), 10)
+    # switch it off: it is skipped
+    choose(env, "first_resume")
+    wait_until(lambda: resume(env, A)["enabled"] is False, 20)
+    sim.open_window(A)
+    choose(env, "raise_all")
+    time.sleep(2)
+    assert [p.resume_id for p in sim.publishes] == [A]
+    assert f"{title} — выключено" in menu_lines(env)[-1]
+    # the settings window opens, and closes with Escape
+    choose(env, "settings")
+    window = wait_for_window(env, "--classname", "^hh-raiser-settings$")
+    xdotool(env, "windowfocus", "--sync", window)
+    xdotool(env, "key", "--window", window, "Escape")
+    assert window_gone(env, window), "the settings window did not close"
+    # quit from the menu: exit code 0
+    open_menu(env)
+    xdotool(env, "key", "Up", "Return")
+    assert tray.wait(timeout=30) == 0, tray.stderr.read() if tray.stderr else ""

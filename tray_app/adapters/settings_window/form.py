@@ -1,0 +1,132 @@
+"""What the settings window edits, checks and saves, without any widget.
+
+Every field is validated by the same converters as ``config set`` before anything
+is written; secrets go to the keyring (an empty secret field keeps the stored
+value), settings to the settings file, and the running instance is told at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tray_app.adapters.control import ControlClient, InstanceUnavailable
+from tray_app.core.errors import ConfigError
+from tray_app.core.models import TokenPair
+from tray_app.storage.paths import AppPaths
+from tray_app.storage.proxy import save_telegram_proxy, split_credentials
+from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
+from tray_app.storage.settings import SettingsStore, to_text, validate
+
+log = logging.getLogger(__name__)
+
+SETTING_FIELDS = (
+    "client_id",
+    "contact_email",
+    "telegram_chat_id",
+    "telegram_proxy",
+    "telegram_commands",
+    "notify_level",
+    "digest_time",
+    "margin_seconds",
+    "jitter_seconds",
+    "anchor_time",
+    "active_hours",
+    "language",
+)
+SECRET_FIELDS = {
+    "client_secret": CLIENT_SECRET,
+    "telegram_bot_token": TELEGRAM_BOT_TOKEN,
+}
+TOKEN_FIELDS = ("access_token", "refresh_token")
+
+
+@dataclass(frozen=True)
+class Saved:
+    settings_changed: bool
+    credentials_changed: bool
+    instance_told: bool
+
+
+class SettingsForm:
+    def __init__(self, paths: AppPaths, secrets: SecretStore) -> None:
+        self.paths = paths
+        self.secrets = secrets
+        self.store = SettingsStore(paths.settings_file)
+
+    def initial(self) -> dict[str, str]:
+        """Current values as text; secret fields start empty (empty keeps them)."""
+        settings = self.store.load()
+        values = {key: to_text(getattr(settings, key)) for key in SETTING_FIELDS}
+        values.update(dict.fromkeys((*SECRET_FIELDS, *TOKEN_FIELDS), ""))
+        return values
+
+    def stored_secrets(self) -> dict[str, bool]:
+        """Which secrets exist, so the window can say "saved" instead of showing them."""
+        present = {field: bool(self.secrets.get(name)) for field, name in SECRET_FIELDS.items()}
+        present["tokens"] = TokenStore(self.secrets).load() is not None
+        return present
+
+    def validate(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Field -> what is wrong with it; empty when everything can be saved."""
+        errors: dict[str, str] = {}
+        for key in SETTING_FIELDS:
+            value = values.get(key, "")
+            if key == "telegram_proxy":
+                value = split_credentials(value.strip())[0]
+            try:
+                validate(key, value)
+            except ConfigError as exc:
+                errors[key] = str(exc)
+        access, refresh = (values.get(k, "").strip() for k in TOKEN_FIELDS)
+        if bool(access) != bool(refresh):
+            errors["refresh_token" if access else "access_token"] = "both tokens are needed"
+        for key in (*SECRET_FIELDS, *TOKEN_FIELDS):
+            if any(ch.isspace() for ch in values.get(key, "").strip()):
+                errors[key] = "must not contain spaces"
+        return errors
+
+    def save(self, values: Mapping[str, str]) -> Saved:
+        """Validates (ConfigError names the first bad field), writes, tells the instance."""
+        errors = self.validate(values)
+        if errors:
+            key, problem = next(iter(errors.items()))
+            raise ConfigError(f"{key}: {problem}")
+        current = self.initial()
+        settings_changed = False
+        for key in SETTING_FIELDS:
+            value = values.get(key, "").strip()
+            if key == "telegram_proxy":
+                if value != current[key] or split_credentials(value)[1]:
+                    save_telegram_proxy(value, self.store, self.secrets)
+                    settings_changed = True
+            elif value != current[key]:
+                self.store.set(key, value)
+                settings_changed = True
+        credentials_changed = False
+        for field, name in SECRET_FIELDS.items():
+            secret = values.get(field, "").strip()
+            if secret:
+                self.secrets.set(name, secret)
+                credentials_changed = True
+        access, refresh = (values.get(k, "").strip() for k in TOKEN_FIELDS)
+        if access and refresh:
+            TokenStore(self.secrets).save(TokenPair(access, refresh))
+            credentials_changed = True
+        told = self._tell_instance(settings_changed, credentials_changed)
+        return Saved(settings_changed, credentials_changed, told)
+
+    def _tell_instance(self, settings_changed: bool, credentials_changed: bool) -> bool:
+        client = ControlClient(self.paths.control_file)
+        try:
+            if settings_changed:
+                client.reload("settings")
+            if credentials_changed:
+                client.reload("credentials")
+        except InstanceUnavailable:
+            return False
+        except (RuntimeError, OSError):
+            log.exception("saved, but the running instance could not be told")
+            return False
+        return settings_changed or credentials_changed

@@ -1,0 +1,230 @@
+"""The settings window's widgets (tkinter). Slow actions (browser sign-in, finding
+the Telegram chat, a test message) run on threads and report back through
+``after``, so the window never freezes."""
+
+from __future__ import annotations
+
+import io
+import threading
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from tray_app.adapters.cli.base import Cli
+from tray_app.adapters.cli.telegram import find_chat, send_checked
+from tray_app.adapters.settings_window.form import SettingsForm
+from tray_app.core.errors import HHRaiserError
+from tray_app.i18n import t
+from tray_app.i18n.text import error_text
+from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
+from tray_app.transports.telegram import BotApi, BotConfig
+from tray_app.wiring import Runtime
+
+CHOICES = {"notify_level": ("all", "important", "off"), "language": ("ru", "en")}
+BOOLEANS = ("telegram_commands",)
+SECRETS = ("client_secret", "telegram_bot_token", "access_token", "refresh_token")
+TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("hh", ("client_id", "client_secret", "contact_email", "access_token", "refresh_token")),
+    (
+        "telegram",
+        (
+            "telegram_bot_token",
+            "telegram_chat_id",
+            "notify_level",
+            "telegram_commands",
+            "digest_time",
+            "telegram_proxy",
+        ),
+    ),
+    ("raising", ("margin_seconds", "jitter_seconds", "anchor_time", "active_hours")),
+    ("general", ("language",)),
+)
+
+
+class SettingsWindow:
+    def __init__(self, cli: Cli, runtime: Runtime, root: tk.Tk | None = None) -> None:
+        self.cli = cli
+        self.runtime = runtime
+        self.form = SettingsForm(runtime.paths, runtime.secrets)
+        self.language = runtime.settings().language
+        self.root = root or tk.Tk()
+        self.root.title(t("settings.title", self.language))
+        self.root.bind("<Escape>", lambda _e: self.close())
+        self.root.protocol("WM_DELETE_WINDOW", self.close)
+        self.vars: dict[str, tk.StringVar] = {}
+        self.errors: dict[str, ttk.Label] = {}
+        self.status = tk.StringVar()
+        self._build()
+
+    def _text(self, key: str, **values: object) -> str:
+        return t(key, self.language, **values)
+
+    def _build(self) -> None:
+        stored = self.form.stored_secrets()
+        initial = self.form.initial()
+        notebook = ttk.Notebook(self.root)
+        notebook.pack(fill="both", expand=True, padx=8, pady=8)
+        for tab, fields in TABS:
+            frame = ttk.Frame(notebook, padding=8)
+            notebook.add(frame, text=self._text(f"settings.tab.{tab}"))
+            for row, key in enumerate(fields):
+                self._field(frame, row, key, initial[key], stored)
+            extra = len(fields)
+            if tab == "hh":
+                self._button(frame, extra, "settings.sign_in", self._sign_in)
+            if tab == "telegram":
+                self._button(frame, extra, "settings.find_chat", self._find_chat)
+                self._button(frame, extra + 1, "settings.send_test", self._send_test)
+        ttk.Label(self.root, textvariable=self.status, wraplength=520).pack(fill="x", padx=8)
+        buttons = ttk.Frame(self.root, padding=8)
+        buttons.pack(fill="x")
+        ttk.Button(buttons, text=self._text("settings.cancel"), command=self.close).pack(
+            side="right"
+        )
+        ttk.Button(buttons, text=self._text("settings.save"), command=self.save).pack(
+            side="right", padx=4
+        )
+
+    def _field(
+        self, frame: ttk.Frame, row: int, key: str, value: str, stored: dict[str, bool]
+    ) -> None:
+        ttk.Label(frame, text=self._text(f"settings.field.{key}")).grid(
+            row=2 * row, column=0, sticky="w", pady=(4, 0)
+        )
+        var = tk.StringVar(value=value)
+        self.vars[key] = var
+        widget: tk.Widget
+        if key in CHOICES:
+            widget = ttk.Combobox(frame, textvariable=var, values=CHOICES[key], state="readonly")
+        elif key in BOOLEANS:
+            widget = ttk.Checkbutton(frame, variable=var, onvalue="true", offvalue="false")
+        else:
+            widget = ttk.Entry(
+                frame, textvariable=var, width=44, show="•" if key in SECRETS else ""
+            )
+        widget.grid(row=2 * row, column=1, sticky="we", pady=(4, 0))
+        stored_as = "tokens" if key in ("access_token", "refresh_token") else key
+        hint = self._text("settings.stored") if key in SECRETS and stored.get(stored_as) else ""
+        error = ttk.Label(frame, text=hint, foreground="gray")
+        error.grid(row=2 * row + 1, column=1, sticky="w")
+        self.errors[key] = error
+
+    def _button(self, frame: ttk.Frame, row: int, key: str, action: Callable[[], None]) -> None:
+        ttk.Button(frame, text=self._text(key), command=action).grid(
+            row=2 * row + 1, column=0, columnspan=2, sticky="w", pady=(8, 0)
+        )
+
+    def values(self) -> dict[str, str]:
+        return {key: var.get() for key, var in self.vars.items()}
+
+    # ---- actions --------------------------------------------------------------------
+
+    def save(self) -> bool:
+        errors = self.form.validate(self.values())
+        for key, label in self.errors.items():
+            label.configure(text=errors.get(key, ""), foreground="red")
+        if errors:
+            self.status.set(self._text("settings.fix_errors"))
+            return False
+        try:
+            saved = self.form.save(self.values())
+        except HHRaiserError as exc:
+            self.status.set(error_text(exc, self.language))
+            return False
+        self.status.set(
+            self._text("settings.saved_live" if saved.instance_told else "settings.saved")
+        )
+        self.root.after(600, self.close)
+        return True
+
+    def close(self) -> None:
+        self.root.destroy()
+
+    def _in_background(self, work: Callable[[], str]) -> None:
+        """Runs ``work`` on a thread; its text (or error) lands in the status line."""
+        self.status.set(self._text("settings.working"))
+
+        def run() -> None:
+            try:
+                text = work()
+            except HHRaiserError as exc:
+                text = error_text(exc, self.language)
+            self.root.after(0, lambda: self.status.set(text))
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def _bot(self) -> BotApi:
+        """The bot typed in, or the stored one."""
+        typed = self.vars["telegram_bot_token"].get().strip()
+        token = typed or self.runtime.secrets.get(TELEGRAM_BOT_TOKEN)
+        if not token:
+            raise HHRaiserError(self._text("telegram.reason.not_configured"))
+        targets = self.runtime.telegram_targets
+        return BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
+
+    def _find_chat(self) -> None:
+        def work() -> str:
+            bot = self._bot()
+            try:
+                username = str(bot.get_me().get("username") or "?")
+                self.root.after(
+                    0,
+                    lambda: self.status.set(
+                        self._text("tgsetup.send_start", username=username, timeout=120)
+                    ),
+                )
+                found = find_chat(bot, 120)
+            finally:
+                bot.close()
+            if found is None:
+                return self._text("tgsetup.no_start", timeout=120)
+            chat_id, name, _offset = found
+            self.root.after(0, lambda: self.vars["telegram_chat_id"].set(chat_id))
+            return self._text("tgsetup.found", chat=chat_id, name=name)
+
+        self._in_background(work)
+
+    def _send_test(self) -> None:
+        chat_id = self.vars["telegram_chat_id"].get().strip()
+
+        def work() -> str:
+            bot = self._bot()
+            try:
+                send_checked(bot, chat_id, self._text("tgtest.text"))
+            finally:
+                bot.close()
+            return self._text("tgsetup.test_sent")
+
+        self._in_background(work)
+
+    def _sign_in(self) -> None:
+        """Saves what is typed (client id and secret), then runs the browser sign-in."""
+        if not self.save_quietly():
+            return
+
+        def work() -> str:
+            from tray_app.adapters.cli.main import main
+
+            output = io.StringIO()
+            login_cli = Cli(
+                environ=self.cli.environ,
+                out=output,
+                err=output,
+                keyring_backend=self.cli.keyring_backend,
+                prompt=lambda _text: "",
+                secret_prompt=lambda _text: "",
+            )
+            main(["login", "--timeout", "180"], login_cli)
+            return output.getvalue().strip().splitlines()[-1] if output.getvalue() else ""
+
+        self._in_background(work)
+
+    def save_quietly(self) -> bool:
+        errors = self.form.validate(self.values())
+        if errors:
+            return self.save()
+        self.form.save(self.values())
+        return True
+
+    def run(self) -> None:
+        self.root.mainloop()
