@@ -5,6 +5,7 @@ ImageMagick's ``import`` for screenshots. The session bus comes from
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -27,15 +28,16 @@ def desktop() -> Iterator[dict[str, str]]:
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
-    read_end, write_end = os.pipe()
+    display = _free_display()
     xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
+        ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
         stderr=subprocess.DEVNULL,
     )
-    os.close(write_end)
-    display = ":" + os.read(read_end, 32).decode().strip()
-    os.close(read_end)
+    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        assert xvfb.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
     env = {**os.environ, "DISPLAY": display}
     env.pop("WAYLAND_DISPLAY", None)
     tray = subprocess.Popen(
@@ -45,15 +47,31 @@ def desktop() -> Iterator[dict[str, str]]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
-        wait_for_window(env, "--class", "trayer")
+        try:
+            wait_for_window(env, "--class", "trayer")
+        except AssertionError:
+            tray.terminate()
+            raise AssertionError(f"trayer on {display}: {tray.communicate()[1]!r}") from None
         yield env
     finally:
         for process in (tray, xvfb):
             process.terminate()
             process.wait(timeout=10)
+
+
+def _free_display() -> str:
+    """A display number nobody uses, away from :0 (a stale :0 socket was seen to make
+    the next server on :0 unreachable)."""
+    for number in random.sample(range(100, 1000), 900):
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            return f":{number}"
+    raise AssertionError("no free X display")
 
 
 def xdotool(env: dict[str, str], *args: str) -> str:

@@ -137,7 +137,9 @@ class TrayApp:
         open_file: Callable[[Path], None] = open_path,
         start_settings: Callable[[], None] | None = None,
         dispatch: Callable[[Callable[[], None]], None] | None = None,
+        notifications: bool | None = None,
     ) -> None:
+        """``notifications`` None: use them if the backend and the system have them."""
         self.service = service
         self.runtime = service.runtime
         self._pystray = pystray
@@ -149,6 +151,7 @@ class TrayApp:
         self._stopping = threading.Event()
         self._raising: set[str] = set()
         self._shown: tuple[tuple[Item, ...], IconState, str] | None = None
+        self._notifications = notifications
         self._can_notify = False
         # an empty menu would keep AppIndicator from showing the icon at all
         starting = (
@@ -170,7 +173,11 @@ class TrayApp:
 
     def run(self) -> int:
         """Blocks (on the main thread) until Quit; returns the exit code."""
-        self._can_notify = _notifications_available(self._pystray)
+        self._can_notify = (
+            _notifications_available(self._pystray)
+            if self._notifications is None
+            else self._notifications
+        )
         try:
             self.icon.run(setup=self._setup)
         except Exception:

@@ -1,0 +1,139 @@
+"""The settings window's logic: validation, saving to the settings file and the
+keyring, and telling the running instance. And the window itself on a virtual screen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tray_app.adapters.service import Service
+from tray_app.adapters.settings_window.form import SettingsForm
+from tray_app.core.errors import ConfigError
+from tray_app.simulator.hh import HHSimulator
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.secrets import (
+    CLIENT_SECRET,
+    TELEGRAM_BOT_TOKEN,
+    TELEGRAM_PROXY_AUTH,
+    TokenStore,
+)
+from tray_app.wiring import Runtime
+
+from .conftest import make_runtime
+from .desktop import desktop, wait_for_window, window_gone, xdotool  # noqa: F401
+
+
+@pytest.fixture
+def form(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> tuple[SettingsForm, Runtime]:
+    runtime = make_runtime(environ, keyring_backend, sim, with_tokens=False)
+    return SettingsForm(runtime.paths, runtime.secrets), runtime
+
+
+def test_each_field_is_validated_with_a_message(form: tuple[SettingsForm, Runtime]) -> None:
+    settings_form, _ = form
+    values = {
+        **settings_form.initial(),
+        "margin_seconds": "soon",
+        "anchor_time": "25:00",
+        "contact_email": "not-an-email",
+        "telegram_chat_id": "@anna",
+        "telegram_proxy": "ftp://host",
+        "access_token": "only-one",
+        "telegram_bot_token": "has space",
+    }
+    errors = settings_form.validate(values)
+    assert set(errors) == {
+        "margin_seconds",
+        "anchor_time",
+        "contact_email",
+        "telegram_chat_id",
+        "telegram_proxy",
+        "refresh_token",
+        "telegram_bot_token",
+    }
+    assert "HH:MM" in errors["anchor_time"]
+    with pytest.raises(ConfigError):
+        settings_form.save(values)
+    assert settings_form.initial()["margin_seconds"] == "0.2"  # nothing was written
+
+
+def test_saving_writes_settings_and_keyring_and_keeps_empty_secrets(
+    form: tuple[SettingsForm, Runtime],
+) -> None:
+    settings_form, runtime = form
+    runtime.secrets.set(CLIENT_SECRET, "kept-client-secret")
+    values = {
+        **settings_form.initial(),
+        "margin_seconds": "7",
+        "language": "en",
+        "telegram_bot_token": "123:new-bot-token",
+        "telegram_proxy": "socks5h://anna:pw123456@proxy.local:1080",
+        "access_token": "AT-pasted",
+        "refresh_token": "RT-pasted",
+    }
+    saved = settings_form.save(values)
+    assert saved.settings_changed and saved.credentials_changed and not saved.instance_told
+    stored = json.loads(runtime.paths.settings_file.read_text())
+    assert stored["margin_seconds"] == 7 and stored["language"] == "en"
+    assert stored["telegram_proxy"] == "socks5h://proxy.local:1080"
+    assert runtime.secrets.get(TELEGRAM_PROXY_AUTH) == "anna:pw123456"
+    assert runtime.secrets.get(CLIENT_SECRET) == "kept-client-secret"
+    assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == "123:new-bot-token"
+    pair = TokenStore(runtime.secrets).load()
+    assert pair is not None and (pair.access_token, pair.refresh_token) == (
+        "AT-pasted",
+        "RT-pasted",
+    )
+    for secret in ("pw123456", "new-bot-token", "AT-pasted"):
+        assert secret not in runtime.paths.settings_file.read_text()
+
+
+def test_the_running_instance_applies_a_save_at_once(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    runtime = make_runtime(environ, keyring_backend, sim)
+    service = Service(runtime)
+    service.start()
+    try:
+        settings_form = SettingsForm(runtime.paths, runtime.secrets)
+        saved = settings_form.save(
+            {**settings_form.initial(), "paused": "x", "jitter_seconds": "3"}
+        )
+        assert saved.instance_told
+        assert runtime.settings().jitter_seconds == 3
+    finally:
+        service.stop()
+
+
+@pytest.mark.integration
+def test_the_window_opens_shows_its_tabs_and_closes(
+    desktop: dict[str, str],  # noqa: F811
+    environ: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    env = {**desktop, **environ}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "settings"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = wait_for_window(env, "--classname", "^hh-raiser-settings$")
+        assert "HH Raiser" in xdotool(env, "getwindowname", window)
+        xdotool(env, "windowfocus", "--sync", window)
+        xdotool(env, "key", "--window", window, "Escape")
+        assert window_gone(env, window)
+        assert process.wait(timeout=10) == 0, process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not os.environ.get("HH_RAISER_HOME")  # the test's home only

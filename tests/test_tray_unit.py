@@ -1,0 +1,216 @@
+"""The tray menu built with a fake icon against a real service and the simulator:
+every item is invoked and does what it says."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tray_app.adapters.service import Service
+from tray_app.adapters.tray import app as tray_app_module
+from tray_app.adapters.tray.app import TrayApp
+from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
+from tray_app.adapters.tray.menu import build_menu, tooltip
+from tray_app.core.events import RaiseStarted
+from tray_app.simulator.hh import HHSimulator
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.settings import SettingsStore
+
+from . import fake_pystray
+from .conftest import make_runtime, wait_until
+
+A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
+
+
+class FakeAutostart:
+    def __init__(self) -> None:
+        self.enabled = False
+
+    def is_enabled(self) -> bool:
+        return self.enabled
+
+    def enable(self) -> None:
+        self.enabled = True
+
+    def disable(self) -> None:
+        self.enabled = False
+
+
+class Started:
+    def __init__(self) -> None:
+        self.settings = 0
+        self.opened: list[Path] = []
+
+
+@pytest.fixture
+def tray(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> Iterator[tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart]]:
+    for resume_id in list(sim.resumes):
+        sim.open_window(resume_id, in_seconds=3600)
+    runtime = make_runtime(environ, keyring_backend, sim, margin_seconds=600)
+    service = Service(runtime)
+    started, autostart = Started(), FakeAutostart()
+    app = TrayApp(
+        service,
+        fake_pystray,
+        autostart=autostart,
+        open_file=started.opened.append,
+        start_settings=lambda: setattr(started, "settings", started.settings + 1),
+        notifications=True,
+    )
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    icon = app.icon
+    assert isinstance(icon, fake_pystray.Icon)
+    wait_until(lambda: icon.menu.items[0].text.startswith("Всё в порядке"), 10)
+    yield app, icon, started, autostart
+    app.quit()
+    runner.join(30)
+
+
+def refreshed(icon: fake_pystray.Icon, text: str) -> None:
+    wait_until(lambda: any(text in i.text for i in icon.menu.items), 10)
+
+
+def test_every_item_does_what_it_says(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart], sim: HHSimulator
+) -> None:
+    app, icon, started, autostart = tray
+    title = sim.resumes[A].title
+    assert icon.visible and icon.title.startswith("HH Raiser — Всё в порядке")
+    # raise all: the publish, and the resume's line shows it
+    sim.open_window(A)
+    icon.click("Поднять сейчас")
+    wait_until(lambda: [p.resume_id for p in sim.publishes] == [A], 10)
+    refreshed(icon, "(поднято)")
+    # raise one that is not due: told, not published
+    icon.click(sim.resumes[B].title, inside="Поднять одно")
+    wait_until(lambda: any("ещё рано" in n for n in icon.notifications), 10)
+    assert len(sim.publishes) == 1
+    # the resume line's check mark switches it off and on
+    line = icon.find(title)
+    assert line.checked is not None and line.checked(line)
+    icon.click(title)
+    refreshed(icon, f"{title} — выключено")
+    assert A not in app.runtime.settings().enabled_resumes
+    assert not icon.find(title).checked(icon.find(title))  # type: ignore[misc]
+    icon.click(title)
+    wait_until(lambda: app.runtime.settings().is_enabled(A), 10)
+    # pause and resume: the line, the icon and the setting
+    icon.click("Пауза")
+    refreshed(icon, "Продолжить")
+    assert app.runtime.settings().paused
+    icon.click("Продолжить")
+    refreshed(icon, "Пауза")
+    # start at login toggles the writer
+    icon.click("Запускать при входе")
+    wait_until(lambda: autostart.enabled, 5)
+    wait_until(lambda: bool(icon.find("Запускать").checked(icon.find("Запускать"))), 5)  # type: ignore[misc]
+    icon.click("Запускать при входе")
+    wait_until(lambda: not autostart.enabled, 5)
+    # settings, log, about
+    icon.click("Настройки")
+    wait_until(lambda: started.settings == 1, 5)
+    icon.click("Журнал")
+    wait_until(lambda: started.opened == [app.runtime.paths.log_file], 5)
+    icon.click("О программе")
+    wait_until(lambda: any("HH Raiser 0.1.0" in n for n in icon.notifications), 5)
+    # quit
+    icon.click("Выход")
+    assert icon.stopped
+
+
+def test_desktop_notifications_follow_the_level(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart], sim: HHSimulator
+) -> None:
+    app, icon, _, _ = tray
+    sim.open_window(A)
+    icon.click("Поднять сейчас")
+    wait_until(lambda: any("поднято" in n for n in icon.notifications), 10)
+    SettingsStore(app.runtime.paths.settings_file).set("notify_level", "important")
+    app.service.reload_settings()
+    raised = [n for n in icon.notifications if "поднято" in n]
+    sim.open_window(A)
+    icon.click("Поднять сейчас")
+    wait_until(lambda: len(sim.publishes) == 2, 10)
+    time.sleep(0.3)
+    assert [n for n in icon.notifications if "поднято" in n] == raised  # routine: not told
+
+
+def test_the_icon_shows_raising_while_a_raise_is_confirmed(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart],
+) -> None:
+    app = tray[0]
+    app.runtime.bus.publish(RaiseStarted(A))
+    wait_until(lambda: app._shown is not None and app._shown[1] is IconState.RAISING, 5)
+
+
+STATUS: dict[str, Any] = {
+    "auth": {"state": "ok"},
+    "paused": False,
+    "resumes": [
+        {
+            "id": A,
+            "title": "Python",
+            "enabled": True,
+            "last_raise_at": "2026-11-27T09:00:00+00:00",
+            "last_outcome": "raised",
+            "next_raise_at": "2026-11-27T13:00:00+00:00",
+            "note": None,
+        }
+    ],
+    "telegram": {"state": "ok"},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "state"),
+    [
+        ({}, IconState.OK),
+        ({"paused": True}, IconState.PAUSED),
+        ({"auth": {"state": "sign_in_needed"}}, IconState.ATTENTION),
+        ({"auth": {"state": "captcha_needed"}}, IconState.ATTENTION),
+        ({"telegram": {"state": "misconfigured"}}, IconState.ATTENTION),
+        ({"resumes": [{**STATUS["resumes"][0], "last_outcome": "failed"}]}, IconState.ERROR),
+    ],
+)
+def test_icon_state(change: dict[str, Any], state: IconState) -> None:
+    assert icon_state({**STATUS, **change}, raising=False) is state
+
+
+def test_menu_and_tooltip_in_english() -> None:
+    items = build_menu(STATUS, autostart=None, language="en")
+    texts = [i.text for i in items]
+    assert texts[0].startswith("All good. Next raise:")
+    assert "Raise now" in texts and "Quit" in texts
+    assert next(i for i in items if i.action == "autostart").enabled is False
+    assert tooltip(STATUS, "en").startswith("HH Raiser — All good")
+
+
+def test_every_state_has_a_distinct_icon() -> None:
+    images = {state: draw_icon(state, 32).tobytes() for state in IconState}
+    assert len(set(images.values())) == len(IconState)
+
+
+def test_a_backend_without_menus_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(fake_pystray.Icon, "HAS_MENU", False)
+    monkeypatch.setitem(__import__("sys").modules, "pystray", fake_pystray)
+    with pytest.raises(tray_app_module.TrayUnavailable) as caught:
+        tray_app_module.load_pystray("ru")
+    assert "apt install" in str(caught.value) and not caught.value.no_display
+
+
+def test_no_display_means_headless(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(tray_app_module.TrayUnavailable) as caught:
+        tray_app_module.load_pystray("ru")
+    assert caught.value.no_display
