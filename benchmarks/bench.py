@@ -3,6 +3,10 @@
 ``lag``:  raise lag after window + margin over N raises of ``hh-raiser run
           --headless`` with a short cooldown (p50, p95, max), and premature publishes,
           optionally with the server's clock ahead or behind.
+``tray``: time from start to the tray icon being visible (Xvfb + trayer, the real
+          pystray backend), over several starts.
+``tray-soak``: resident memory of the tray app over a long run of simulated raises
+          (three resumes, a short cooldown), sampled every minute.
 ``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
           memory of an idle ``run --headless`` over one minute; ``--telegram`` adds a
           connected bot (the Telegram simulator) with commands on.
@@ -22,16 +26,30 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.desktop import virtual_desktop, wait_for_window
 from tray_app.core.models import TokenPair
-from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
 from tray_app.simulator.telegram import TelegramSimulator
-from tray_app.storage.paths import app_paths
+from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import SettingsStore
 
 BENCH_CHAT = 4242
+
+
+def _signed_in_home(sim: HHSimulator, env: dict[str, str], margin: float) -> AppPaths:
+    paths = app_paths(env).ensure()
+    store = SettingsStore(paths.settings_file)
+    store.set("margin_seconds", margin)
+    store.set("contact_email", "bench@example.com")
+    token = sim.issue_tokens()
+    TokenStore(SecretStore(service=paths.keyring_service)).save(
+        TokenPair(token.access_token, token.refresh_token, token.expires_at)
+    )
+    return paths
 
 
 @contextmanager
@@ -46,13 +64,9 @@ def headless_app(
         "HH_RAISER_API_URL": sim.url,
         "HH_RAISER_OAUTH_URL": sim.url,
     }
-    paths = app_paths(env).ensure()
-    store = SettingsStore(paths.settings_file)
-    store.set("margin_seconds", margin)
-    store.set("contact_email", "bench@example.com")
-    token = sim.issue_tokens()
+    paths = _signed_in_home(sim, env, margin)
     secrets = SecretStore(service=paths.keyring_service)
-    TokenStore(secrets).save(TokenPair(token.access_token, token.refresh_token, token.expires_at))
+    store = SettingsStore(paths.settings_file)
     if tg is not None:
         env["HH_RAISER_TELEGRAM_URL"] = tg.url
         tg.user_says(BENCH_CHAT, "/start")
@@ -102,6 +116,89 @@ def bench_lag(raises: int, cooldown: float, margin: float, offset: float) -> dic
         }
     finally:
         sim.stop()
+
+
+def _tray_env(desktop: dict[str, str], sim: HHSimulator) -> dict[str, str]:
+    home = tempfile.mkdtemp(prefix="hh-raiser-bench-")
+    return {
+        **desktop,
+        "HH_RAISER_HOME": home,
+        "HH_RAISER_API_URL": sim.url,
+        "HH_RAISER_OAUTH_URL": sim.url,
+    }
+
+
+def bench_tray_start(starts: int) -> dict[str, object]:
+    """Start to icon: from spawning the process to its window in the system tray."""
+    sim = HHSimulator(SimConfig()).start()
+    times: list[float] = []
+    try:
+        with virtual_desktop() as desktop:
+            env = _tray_env(desktop, sim)
+            _signed_in_home(sim, env, margin=5.0)
+            for _ in range(starts):
+                started = time.monotonic()
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "tray_app", "run"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                wait_for_window(env, "--name", "^HH Raiser")
+                times.append(time.monotonic() - started)
+                process.terminate()
+                process.wait(timeout=30)
+    finally:
+        sim.stop()
+    return {
+        "starts": starts,
+        "start_to_icon_p50_s": round(statistics.median(times), 3),
+        "start_to_icon_max_s": round(max(times), 3),
+        "start_to_icon_min_s": round(min(times), 3),
+    }
+
+
+def bench_tray_soak(minutes: float, cooldown: float) -> dict[str, object]:
+    """RSS of the tray app while it raises three resumes every ``cooldown`` seconds."""
+    config = SimConfig(cooldown=cooldown)
+    sim = HHSimulator(config, demo_resumes(datetime.now(UTC), config)).start()
+    samples: list[tuple[float, float]] = []
+    try:
+        with virtual_desktop() as desktop:
+            env = _tray_env(desktop, sim)
+            _signed_in_home(sim, env, margin=0.5)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tray_app", "run"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_for_window(env, "--name", "^HH Raiser")
+            started = time.monotonic()
+            while (elapsed := time.monotonic() - started) < minutes * 60:
+                rss = _proc_totals(process.pid)[2] / 1024
+                samples.append((elapsed / 60, rss))
+                print(
+                    f"{elapsed / 60:6.1f} min  {rss:6.1f} MiB  raises {len(sim.publishes)}",
+                    flush=True,
+                )
+                time.sleep(min(60.0, minutes * 60 / 10))
+            rss = _proc_totals(process.pid)[2] / 1024
+            samples.append(((time.monotonic() - started) / 60, rss))
+            process.terminate()
+            process.wait(timeout=60)
+    finally:
+        sim.stop()
+    accepted = [p for p in sim.publishes if p.accepted]
+    return {
+        "minutes": minutes,
+        "cooldown_s": cooldown,
+        "raises": len(accepted),
+        "premature_publishes": len(sim.premature_publishes()),
+        "rss_first_mib": round(samples[0][1], 1),
+        "rss_peak_mib": round(max(r for _, r in samples), 1),
+        "rss_last_mib": round(samples[-1][1], 1),
+    }
 
 
 def _proc_totals(pid: int) -> tuple[float, int, int]:
@@ -161,6 +258,11 @@ def main() -> None:
     lag.add_argument("--cooldown", type=float, default=3.0)
     lag.add_argument("--margin", type=float, default=1.0)
     lag.add_argument("--offset", type=float, default=0.0, help="server clock minus ours, s")
+    tray = sub.add_parser("tray")
+    tray.add_argument("--starts", type=int, default=5)
+    soak = sub.add_parser("tray-soak")
+    soak.add_argument("--minutes", type=float, default=60.0)
+    soak.add_argument("--cooldown", type=float, default=3.0)
     idle = sub.add_parser("idle")
     idle.add_argument("--seconds", type=float, default=60.0)
     idle.add_argument("--warmup", type=float, default=10.0)
@@ -168,6 +270,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "lag":
         result = bench_lag(args.raises, args.cooldown, args.margin, args.offset)
+    elif args.what == "tray":
+        result = bench_tray_start(args.starts)
+    elif args.what == "tray-soak":
+        result = bench_tray_soak(args.minutes, args.cooldown)
     else:
         result = bench_idle(args.seconds, args.warmup, args.telegram)
     print(json.dumps(result, indent=2))

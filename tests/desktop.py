@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,9 @@ from .conftest import in_ci
 TOOLS = ("Xvfb", "trayer", "xdotool", "import")
 
 
-@pytest.fixture
-def desktop() -> Iterator[dict[str, str]]:
+@contextmanager
+def virtual_desktop() -> Iterator[dict[str, str]]:
     """The environment of a fresh virtual screen with a system tray on it."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/test installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
     display = _free_display()
     xvfb = subprocess.Popen(
         ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
@@ -60,6 +55,18 @@ def desktop() -> Iterator[dict[str, str]]:
         for process in (tray, xvfb):
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def desktop() -> Iterator[dict[str, str]]:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} (scripts/test installs them)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    with virtual_desktop() as env:
+        yield env
 
 
 def _free_display() -> str:
