@@ -11,7 +11,9 @@ from pathlib import Path
 
 
 def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}  # no keyring
+    # no keyring, no display: the console demo (the tray one is in test_tray_e2e)
+    hidden = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(HH_RAISER_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "tray_app"],

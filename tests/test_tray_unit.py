@@ -214,3 +214,27 @@ def test_no_display_means_headless(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(tray_app_module.TrayUnavailable) as caught:
         tray_app_module.load_pystray("ru")
     assert caught.value.no_display
+
+
+def test_first_start_without_an_account_opens_the_settings(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    runtime = make_runtime(environ, keyring_backend, sim, with_tokens=False)
+    started = Started()
+    app = TrayApp(
+        Service(runtime),
+        fake_pystray,
+        autostart=None,
+        start_settings=lambda: setattr(started, "settings", started.settings + 1),
+        notifications=False,
+    )
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    try:
+        wait_until(lambda: started.settings == 1, 10)
+        icon = app.icon
+        assert isinstance(icon, fake_pystray.Icon)
+        wait_until(lambda: "Настройки" in icon.menu.items[0].text, 10)  # sign in, it says
+    finally:
+        app.quit()
+        runner.join(30)

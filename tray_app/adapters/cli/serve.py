@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,7 @@ from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, Runtime
 
+log = logging.getLogger(__name__)
 DEMO_CHAT = 100500
 
 
@@ -128,15 +130,19 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
     """The app against the built-in simulators (hh.ru and Telegram, whose messages are
     printed as a phone would show them), with fake secrets in memory only."""
     from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
-    from tray_app.simulator.telegram import TelegramSimulator
+    from tray_app.simulator.telegram import SentMessage, TelegramSimulator
     from tray_app.storage.memory_keyring import MemoryKeyring
 
     tray = _choose_tray(cli, args.headless)
     config = SimConfig(cooldown=float(args.cooldown))
     sim = HHSimulator(config, demo_resumes(datetime.now(UTC), config)).start()
-    phone = TelegramSimulator(
-        on_message=lambda m: cli.say(t("demo.telegram", cli.language, text=m.plain))
-    ).start()
+
+    def show_on_phone(message: SentMessage) -> None:
+        text = t("demo.telegram", cli.language, text=message.plain)
+        log.info("%s", text.strip())
+        cli.say(text)
+
+    phone = TelegramSimulator(on_message=show_on_phone).start()
     phone.user_says(DEMO_CHAT, "/start", username="demo")
     home = tempfile.mkdtemp(prefix="hh-raiser-demo-")
     environ = {
