@@ -128,6 +128,18 @@ def _tray_env(desktop: dict[str, str], sim: HHSimulator) -> dict[str, str]:
     }
 
 
+def _start_tray(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The tray app, returned once its icon is in the system tray."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_window(env, "--name", "^HH Raiser")
+    return process
+
+
 def bench_tray_start(starts: int) -> dict[str, object]:
     """Start to icon: from spawning the process to its window in the system tray."""
     sim = HHSimulator(SimConfig()).start()
@@ -138,13 +150,7 @@ def bench_tray_start(starts: int) -> dict[str, object]:
             _signed_in_home(sim, env, margin=5.0)
             for _ in range(starts):
                 started = time.monotonic()
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "tray_app", "run"],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                wait_for_window(env, "--name", "^HH Raiser")
+                process = _start_tray(env)
                 times.append(time.monotonic() - started)
                 process.terminate()
                 process.wait(timeout=30)
@@ -167,13 +173,7 @@ def bench_tray_soak(minutes: float, cooldown: float) -> dict[str, object]:
         with virtual_desktop() as desktop:
             env = _tray_env(desktop, sim)
             _signed_in_home(sim, env, margin=0.5)
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tray_app", "run"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            wait_for_window(env, "--name", "^HH Raiser")
+            process = _start_tray(env)
             started = time.monotonic()
             while (elapsed := time.monotonic() - started) < minutes * 60:
                 rss = _proc_totals(process.pid)[2] / 1024
