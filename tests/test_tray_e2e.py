@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -148,3 +149,13 @@ def test_tray_menu_raises_switches_opens_settings_and_quits(
     open_menu(env)
     xdotool(env, "key", "Up", "Return")
     assert tray.wait(timeout=30) == 0, tray.stderr.read() if tray.stderr else ""
+
+
+def test_sigterm_stops_the_tray_cleanly(
+    app_env: dict[str, str], tray: subprocess.Popen[str]
+) -> None:
+    """A session ending (or systemd, or Ctrl+C) must not need the menu: exit code 0."""
+    icon(app_env)
+    tray.send_signal(signal.SIGTERM)
+    assert tray.wait(timeout=30) == 0
+    assert "остановлен" in (tray.stdout.read() if tray.stdout else "")
