@@ -45,7 +45,12 @@ class FakeAutostart:
 class Started:
     def __init__(self) -> None:
         self.settings = 0
+        self.tabs: list[str] = []
         self.opened: list[Path] = []
+
+    def settings_window(self, tab: str) -> None:
+        self.settings += 1
+        self.tabs.append(tab)
 
 
 @pytest.fixture
@@ -62,7 +67,7 @@ def tray(
         fake_pystray,
         autostart=autostart,
         open_file=started.opened.append,
-        start_settings=lambda: setattr(started, "settings", started.settings + 1),
+        start_settings=started.settings_window,
         notifications=True,
     )
     runner = threading.Thread(target=app.run)
@@ -121,7 +126,7 @@ def test_every_item_does_what_it_says(
     icon.click("Журнал")
     wait_until(lambda: started.opened == [app.runtime.paths.log_file], 5)
     icon.click("О программе")
-    wait_until(lambda: any("HH Raiser 0.1.0" in n for n in icon.notifications), 5)
+    wait_until(lambda: started.tabs == ["hh", "about"], 5)
     # quit
     icon.click("Выход")
     assert icon.stopped
@@ -225,7 +230,7 @@ def test_first_start_without_an_account_opens_the_settings(
         Service(runtime),
         fake_pystray,
         autostart=None,
-        start_settings=lambda: setattr(started, "settings", started.settings + 1),
+        start_settings=started.settings_window,
         notifications=False,
     )
     runner = threading.Thread(target=app.run)

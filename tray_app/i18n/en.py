@@ -126,7 +126,6 @@ MESSAGES: dict[str, str] = {
     "tray.log": "Log",
     "tray.about": "About",
     "tray.quit": "Quit",
-    "tray.about_text": "HH Raiser {version}: raises your hh.ru resumes as soon as allowed. Log: {log}",
     "tray.no_menu": "The tray icon would have no menu here: PyGObject and the GTK/AppIndicator libraries are missing. Install them: {command}",
     "tray.no_display": "No graphical display ({detail}); running without a tray icon.",
     "run.started_tray": "HH Raiser {version} is running in the tray. Quit from its menu.",
@@ -166,4 +165,6 @@ MESSAGES: dict[str, str] = {
     "tray.resume_disabled": "{title} — disabled",
     "tray.resume_blocked": "{title} — cannot be raised: {reason}",
     "tray.resume_new": "{title} — next {next}",
+    "settings.tab.about": "About",
+    "settings.about": "HH Raiser {version}\nRaises your hh.ru resumes as soon as hh.ru allows.\n\nSettings: {config}\nData and history: {data}\nLog: {logs}\nKeyring: {keyring}",
 }

@@ -126,7 +126,6 @@ MESSAGES: dict[str, str] = {
     "tray.log": "Журнал",
     "tray.about": "О программе",
     "tray.quit": "Выход",
-    "tray.about_text": "HH Raiser {version}: поднимает резюме на hh.ru, как только это разрешено. Журнал: {log}",
     "tray.no_menu": "В этой системе значок в трее будет без меню: не хватает PyGObject и библиотек GTK/AppIndicator. Установите: {command}",
     "tray.no_display": "Нет графического экрана ({detail}); работаю без значка в трее.",
     "run.started_tray": "HH Raiser {version} работает: значок в трее. Выход — пункт «Выход» в его меню.",
@@ -143,7 +142,7 @@ MESSAGES: dict[str, str] = {
     "settings.field.refresh_token": "refresh_token (вставить вручную)",
     "settings.field.telegram_bot_token": "Токен бота от @BotFather",
     "settings.field.telegram_chat_id": "Чат (id)",
-    "settings.field.notify_level": "Уведомления: all — всё, important — важное, off — нет",
+    "settings.field.notify_level": "Уровень уведомлений (all, important, off)",
     "settings.field.telegram_commands": "Принимать команды из чата",
     "settings.field.digest_time": "Ежедневная сводка в ЧЧ:ММ (пусто — нет)",
     "settings.field.telegram_proxy": "Прокси для Telegram (socks5h://хост:порт)",
@@ -166,4 +165,6 @@ MESSAGES: dict[str, str] = {
     "tray.resume_disabled": "{title} — выключено",
     "tray.resume_blocked": "{title} — нельзя поднять: {reason}",
     "tray.resume_new": "{title} — далее {next}",
+    "settings.tab.about": "О программе",
+    "settings.about": "HH Raiser {version}\nПоднимает резюме на hh.ru, как только hh.ru это разрешает.\n\nНастройки: {config}\nДанные и история: {data}\nЖурнал: {logs}\nХранилище паролей: {keyring}",
 }

@@ -24,6 +24,8 @@ from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.settings import FIELDS, SettingsStore
 
+TAB_NAMES = ("hh", "telegram", "raising", "general", "about")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("key", choices=list(FIELDS))
     set_.add_argument("value")
     telegram.add_parser(sub)
-    sub.add_parser("settings", help="the settings window")
+    settings = sub.add_parser("settings", help="the settings window")
+    settings.add_argument("--tab", choices=TAB_NAMES, default="hh", help="the tab to show")
     return parser
 
 
@@ -77,7 +80,7 @@ def cmd_settings(cli: Cli, args: argparse.Namespace) -> int:
         except tkinter.TclError as exc:
             cli.complain(t("settings.no_display", cli.language, detail=exc))
             return EXIT_FAILURE
-        SettingsWindow(cli, runtime, root).run()
+        SettingsWindow(cli, runtime, root, tab=args.tab).run()
     finally:
         runtime.close()
     return EXIT_OK

@@ -53,7 +53,7 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
             service,
             tray,
             autostart=autostart_for_this_system(cli.environ),
-            start_settings=lambda: _start_settings(cli),
+            start_settings=lambda tab: _start_settings(cli, tab),
         )
         _install_quit_on_signals(app.quit)
         cli.say(t("run.started_tray", settings().language, version=__version__))
@@ -73,9 +73,9 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
     return EXIT_OK
 
 
-def _start_settings(cli: Cli) -> None:
+def _start_settings(cli: Cli, tab: str) -> None:
     """The settings window is its own process: tkinter never fights the tray."""
-    subprocess.Popen([*launch_command(cli.environ), "settings"], env=cli.environ)
+    subprocess.Popen([*launch_command(cli.environ), "settings", "--tab", tab], env=cli.environ)
 
 
 def _install_quit_on_signals(quit_: Callable[[], None]) -> None:

@@ -10,6 +10,7 @@ import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
 
+from tray_app import __version__
 from tray_app.adapters.cli.base import Cli
 from tray_app.adapters.cli.telegram import find_chat, send_checked
 from tray_app.adapters.settings_window.form import SettingsForm
@@ -42,7 +43,9 @@ TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 class SettingsWindow:
-    def __init__(self, cli: Cli, runtime: Runtime, root: tk.Tk | None = None) -> None:
+    def __init__(
+        self, cli: Cli, runtime: Runtime, root: tk.Tk | None = None, *, tab: str = "hh"
+    ) -> None:
         self.cli = cli
         self.runtime = runtime
         self.form = SettingsForm(runtime.paths, runtime.secrets)
@@ -54,12 +57,12 @@ class SettingsWindow:
         self.vars: dict[str, tk.StringVar] = {}
         self.errors: dict[str, ttk.Label] = {}
         self.status = tk.StringVar()
-        self._build()
+        self._build(tab)
 
     def _text(self, key: str, **values: object) -> str:
         return t(key, self.language, **values)
 
-    def _build(self) -> None:
+    def _build(self, selected: str) -> None:
         stored = self.form.stored_secrets()
         initial = self.form.initial()
         notebook = ttk.Notebook(self.root)
@@ -67,6 +70,8 @@ class SettingsWindow:
         for tab, fields in TABS:
             frame = ttk.Frame(notebook, padding=8)
             notebook.add(frame, text=self._text(f"settings.tab.{tab}"))
+            if tab == selected:
+                notebook.select(frame)  # type: ignore[no-untyped-call]
             for row, key in enumerate(fields):
                 self._field(frame, row, key, initial[key], stored)
             extra = len(fields)
@@ -75,6 +80,23 @@ class SettingsWindow:
             if tab == "telegram":
                 self._button(frame, extra, "settings.find_chat", self._find_chat)
                 self._button(frame, extra + 1, "settings.send_test", self._send_test)
+        about = ttk.Frame(notebook, padding=8)
+        notebook.add(about, text=self._text("settings.tab.about"))
+        paths = self.runtime.paths
+        ttk.Label(
+            about,
+            justify="left",
+            text=self._text(
+                "settings.about",
+                version=__version__,
+                config=paths.config_dir,
+                data=paths.data_dir,
+                logs=paths.log_dir,
+                keyring=self.runtime.secrets.backend_name,
+            ),
+        ).pack(anchor="w")
+        if selected == "about":
+            notebook.select(about)  # type: ignore[no-untyped-call]
         ttk.Label(self.root, textvariable=self.status, wraplength=520).pack(fill="x", padx=8)
         buttons = ttk.Frame(self.root, padding=8)
         buttons.pack(fill="x")

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tray_app import APP_ID, APP_NAME, __version__
+from tray_app import APP_ID, APP_NAME
 from tray_app.adapters.autostart import Autostart, launch_command
 from tray_app.adapters.control import item_next_raise, result_from_json
 from tray_app.adapters.service import Service
@@ -135,7 +135,7 @@ class TrayApp:
         *,
         autostart: Autostart | None,
         open_file: Callable[[Path], None] = open_path,
-        start_settings: Callable[[], None] | None = None,
+        start_settings: Callable[[str], None] | None = None,
         dispatch: Callable[[Callable[[], None]], None] | None = None,
         notifications: bool | None = None,
     ) -> None:
@@ -197,7 +197,7 @@ class TrayApp:
         self.service.start()
         self._stale.set()
         if not self.runtime.has_account():
-            self._start_settings()  # first start: nothing works until an account is set
+            self._start_settings("hh")  # first start: nothing works until an account is set
 
     def quit(self) -> None:
         self._stopping.set()
@@ -294,18 +294,11 @@ class TrayApp:
                 else:
                     self._autostart.enable()
             elif kind == "settings":
-                self._start_settings()
+                self._start_settings("hh")
             elif kind == "log":
                 self._open_file(self.runtime.paths.log_file)
             elif kind == "about":
-                self._tell(
-                    t(
-                        "tray.about_text",
-                        self.language,
-                        version=__version__,
-                        log=self.runtime.paths.log_file,
-                    )
-                )
+                self._start_settings("about")
         except Exception:
             log.exception("tray action %s failed", action)
         self._stale.set()
@@ -332,8 +325,8 @@ class TrayApp:
         store.set("enabled_resumes", enabled or [NO_RESUME])
         self.service.reload_settings()
 
-    def _launch_settings(self) -> None:
-        subprocess.Popen([*launch_command(), "settings"])
+    def _launch_settings(self, tab: str) -> None:
+        subprocess.Popen([*launch_command(), "settings", "--tab", tab])
 
     # ---- desktop notifications ------------------------------------------------------
 
