@@ -79,21 +79,10 @@ def _start_settings(cli: Cli, tab: str) -> None:
 
 
 def _install_quit_on_signals(quit_: Callable[[], None]) -> None:
-    """SIGINT/SIGTERM end the app cleanly. Inside a GLib main loop (the Linux tray)
-    Python's handlers would wait for the loop to return, so GLib's are used there."""
+    """SIGINT/SIGTERM end the app cleanly (PyGObject's main loop wakes for Python's
+    signal handlers, so the same handlers serve the Linux tray)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    try:
-        from gi.repository import GLib
-
-        def on_signal(*_: object) -> bool:
-            quit_()
-            return False
-
-        for number in (signal.SIGINT, signal.SIGTERM):
-            GLib.unix_signal_add(GLib.PRIORITY_HIGH, number, on_signal)
-    except (ImportError, AttributeError):  # no PyGObject, or not POSIX
-        pass
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: quit_())
