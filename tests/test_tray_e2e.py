@@ -151,11 +151,12 @@ def test_tray_menu_raises_switches_opens_settings_and_quits(
     assert tray.wait(timeout=30) == 0, tray.stderr.read() if tray.stderr else ""
 
 
-def test_sigterm_stops_the_tray_cleanly(
-    app_env: dict[str, str], tray: subprocess.Popen[str]
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_tray_cleanly(
+    app_env: dict[str, str], tray: subprocess.Popen[str], number: int
 ) -> None:
-    """A session ending (or systemd, or Ctrl+C) must not need the menu: exit code 0."""
+    """A session ending, systemd or Ctrl+C must not need the menu: exit code 0."""
     icon(app_env)
-    tray.send_signal(signal.SIGTERM)
+    tray.send_signal(number)
     assert tray.wait(timeout=30) == 0
     assert "остановлен" in (tray.stdout.read() if tray.stdout else "")

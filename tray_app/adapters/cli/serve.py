@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -83,9 +84,23 @@ def _install_quit_on_signals(quit_: Callable[[], None]) -> None:
     signal handlers, so the same handlers serve the Linux tray)."""
     if threading.current_thread() is not threading.main_thread():
         return
+
+    def handler(*_: object) -> None:
+        quit_()
+
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: quit_())
+            signal.signal(getattr(signal, name), handler)
+    with contextlib.suppress(ImportError):
+        # pystray's GTK backends reset SIGINT to the default (killing the process
+        # without cleanup) as their loop starts: put ours back from inside that loop
+        from gi.repository import GLib
+
+        def reinstall() -> bool:
+            signal.signal(signal.SIGINT, handler)
+            return False
+
+        GLib.idle_add(reinstall)
 
 
 def _choose_tray(cli: Cli, headless: bool) -> ModuleType | None:
