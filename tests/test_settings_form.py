@@ -3,10 +3,12 @@ keyring, and telling the running instance. And the window itself on a virtual sc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tray_app.adapters.service import Service
 from tray_app.adapters.settings_window.form import SettingsForm
 from tray_app.core.errors import ConfigError
 from tray_app.simulator.hh import HHSimulator
+from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import (
     CLIENT_SECRET,
@@ -24,7 +27,7 @@ from tray_app.storage.secrets import (
 )
 from tray_app.wiring import Runtime
 
-from .conftest import make_runtime
+from .conftest import CHAT, make_runtime
 from .desktop import desktop, wait_for_window, window_gone, xdotool  # noqa: F401
 
 
@@ -137,3 +140,52 @@ def test_the_window_opens_shows_its_tabs_and_closes(
         if process.poll() is None:
             process.kill()
     assert not os.environ.get("HH_RAISER_HOME")  # the test's home only
+
+
+@pytest.mark.integration
+def test_the_window_finds_the_chat_sends_a_test_and_saves(
+    desktop: dict[str, str],  # noqa: F811
+    tg_environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window's own buttons, in-process on a virtual screen, against the simulator."""
+    import tkinter
+
+    from tray_app.adapters.cli.base import Cli
+    from tray_app.adapters.settings_window.window import SettingsWindow
+
+    monkeypatch.setenv("DISPLAY", desktop["DISPLAY"])
+    runtime = make_runtime(tg_environ, keyring_backend, sim)
+    root = tkinter.Tk()
+    window = SettingsWindow(Cli(environ=tg_environ, keyring_backend=keyring_backend), runtime, root)
+
+    def pump_until(text: str) -> None:
+        deadline = time.monotonic() + 20
+        while text not in window.status.get():
+            assert time.monotonic() < deadline, window.status.get()
+            root.update()
+            time.sleep(0.02)
+
+    try:
+        window.vars["telegram_bot_token"].set(tg.token)
+        window._find_chat()
+        pump_until("Нашёл чат")
+        assert window.vars["telegram_chat_id"].get() == str(CHAT)
+        window._send_test()
+        pump_until("отправлено")
+        assert "Проверка связи" in tg.sent(CHAT)[-1].plain
+        window.vars["margin_seconds"].set("abc")
+        assert not window.save()
+        assert "margin_seconds" in str(window.errors["margin_seconds"].cget("text"))
+        window.vars["margin_seconds"].set("9")
+        assert window.save()
+        assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
+        stored = json.loads(runtime.paths.settings_file.read_text())
+        assert (stored["telegram_chat_id"], stored["margin_seconds"]) == (str(CHAT), 9)
+    finally:
+        with contextlib.suppress(tkinter.TclError):
+            root.destroy()
+        runtime.close()

@@ -5,6 +5,7 @@ the Telegram chat, a test message) run on threads and report back through
 from __future__ import annotations
 
 import io
+import queue
 import threading
 import tkinter as tk
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.transports.telegram import BotApi, BotConfig
 from tray_app.wiring import Runtime
 
+DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
 CHOICES = {"notify_level": ("all", "important", "off"), "language": ("ru", "en")}
 BOOLEANS = ("telegram_commands",)
 SECRETS = ("client_secret", "telegram_bot_token", "access_token", "refresh_token")
@@ -57,7 +59,9 @@ class SettingsWindow:
         self.vars: dict[str, tk.StringVar] = {}
         self.errors: dict[str, ttk.Label] = {}
         self.status = tk.StringVar()
+        self._pending: queue.Queue[Callable[[], None]] = queue.Queue()
         self._build(tab)
+        self.root.after(DRAIN_MS, self._drain)
 
     def _text(self, key: str, **values: object) -> str:
         return t(key, self.language, **values)
@@ -163,7 +167,10 @@ class SettingsWindow:
         self.root.destroy()
 
     def _in_background(self, work: Callable[[], str]) -> None:
-        """Runs ``work`` on a thread; its text (or error) lands in the status line."""
+        """Runs ``work`` on a thread; its text (or error) lands in the status line.
+
+        Worker threads never touch Tk: they hand closures to :meth:`_later`, which
+        the main loop runs (:meth:`_drain`)."""
         self.status.set(self._text("settings.working"))
 
         def run() -> None:
@@ -171,12 +178,24 @@ class SettingsWindow:
                 text = work()
             except HHRaiserError as exc:
                 text = error_text(exc, self.language)
-            self.root.after(0, lambda: self.status.set(text))
+            self._later(lambda: self.status.set(text))
 
         threading.Thread(target=run, daemon=True).start()
 
+    def _later(self, action: Callable[[], None]) -> None:
+        self._pending.put(action)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                action = self._pending.get_nowait()
+            except queue.Empty:
+                break
+            action()
+        self.root.after(DRAIN_MS, self._drain)
+
     def _bot(self) -> BotApi:
-        """The bot typed in, or the stored one."""
+        """The bot typed in, or the stored one (read on the main thread)."""
         typed = self.vars["telegram_bot_token"].get().strip()
         token = typed or self.runtime.secrets.get(TELEGRAM_BOT_TOKEN)
         if not token:
@@ -185,32 +204,37 @@ class SettingsWindow:
         return BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
 
     def _find_chat(self) -> None:
-        def work() -> str:
+        try:
             bot = self._bot()
+        except HHRaiserError as exc:
+            self.status.set(error_text(exc, self.language))
+            return
+
+        def work() -> str:
             try:
                 username = str(bot.get_me().get("username") or "?")
-                self.root.after(
-                    0,
-                    lambda: self.status.set(
-                        self._text("tgsetup.send_start", username=username, timeout=120)
-                    ),
-                )
+                waiting = self._text("tgsetup.send_start", username=username, timeout=120)
+                self._later(lambda: self.status.set(waiting))
                 found = find_chat(bot, 120)
             finally:
                 bot.close()
             if found is None:
                 return self._text("tgsetup.no_start", timeout=120)
             chat_id, name, _offset = found
-            self.root.after(0, lambda: self.vars["telegram_chat_id"].set(chat_id))
+            self._later(lambda: self.vars["telegram_chat_id"].set(chat_id))
             return self._text("tgsetup.found", chat=chat_id, name=name)
 
         self._in_background(work)
 
     def _send_test(self) -> None:
         chat_id = self.vars["telegram_chat_id"].get().strip()
+        try:
+            bot = self._bot()
+        except HHRaiserError as exc:
+            self.status.set(error_text(exc, self.language))
+            return
 
         def work() -> str:
-            bot = self._bot()
             try:
                 send_checked(bot, chat_id, self._text("tgtest.text"))
             finally:
