@@ -88,6 +88,13 @@ def item_next_raise(item: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def earliest_next_raise(status: dict[str, Any]) -> datetime | None:
+    """The next raise of any enabled resume in a ``status --json`` document."""
+    times = [item_next_raise(r) for r in status["resumes"] if r["enabled"]]
+    planned = [moment for moment in times if moment is not None]
+    return min(planned) if planned else None
+
+
 @dataclass
 class ControlHandlers:
     """What the running instance does for each request."""

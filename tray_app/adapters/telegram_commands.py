@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tray_app.adapters.control import item_next_raise, result_from_json
+from tray_app.adapters.control import earliest_next_raise, item_next_raise, result_from_json
 from tray_app.core.clock import Clock
 from tray_app.core.errors import (
     ConfigError,
@@ -241,7 +241,8 @@ class CommandPoller:
                 return t("tg.paused", lang)
             if command == "/resume":
                 self._control.set_paused(False)
-                return t("tg.resumed", lang, next=self._next_raise(lang))
+                following = earliest_next_raise(self._control.status())
+                return t("tg.resumed", lang, next=local_time(following, lang))
         except (HHRaiserError, RuntimeError, TimeoutError, OSError) as exc:
             return error_text(exc, lang)
         return t("tg.unknown", lang)
@@ -271,8 +272,3 @@ class CommandPoller:
             return str(resumes[int(argument) - 1]["id"])
         matches = [r["id"] for r in resumes if str(r["id"]).startswith(argument)]
         return str(matches[0]) if len(matches) == 1 else None
-
-    def _next_raise(self, lang: str) -> str:
-        times = [item_next_raise(r) for r in self._control.status()["resumes"] if r["enabled"]]
-        planned = [moment for moment in times if moment is not None]
-        return local_time(min(planned) if planned else None, lang)

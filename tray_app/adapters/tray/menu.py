@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from tray_app.adapters.control import earliest_next_raise, item_next_raise
 from tray_app.i18n import t
 from tray_app.i18n.text import local_time, reason_text
 
@@ -27,16 +28,6 @@ class Item:
 SEPARATOR = Item("-")
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def next_raise(status: dict[str, Any]) -> datetime | None:
-    times = [_time(r["next_raise_at"]) for r in status["resumes"] if r["enabled"]]
-    planned = [moment for moment in times if moment is not None]
-    return min(planned) if planned else None
-
-
 def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
     """The one line that says whether all is well, and if not, what to do."""
     auth = status["auth"]
@@ -49,7 +40,7 @@ def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None)
         return t("tray.telegram_problem", language)
     if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
         return t("tray.failing", language)
-    return t("tray.ok", language, next=local_time(next_raise(status), language, tz))
+    return t("tray.ok", language, next=local_time(earliest_next_raise(status), language, tz))
 
 
 def auth_text_short(state: str, language: str) -> str:
@@ -75,16 +66,15 @@ def resume_line(resume: dict[str, Any], language: str, tz: tzinfo | None = None)
             title=title,
             reason=reason_text(resume["note"], language),
         )
-    upcoming = local_time(_time(resume["next_raise_at"]), language, tz)
-    last = _time(resume["last_raise_at"])
-    outcome = resume["last_outcome"]
-    if last is None or outcome is None:
+    upcoming = local_time(item_next_raise(resume), language, tz)
+    last, outcome = resume["last_raise_at"], resume["last_outcome"]
+    if not last or not outcome:
         return t("tray.resume_new", language, title=title, next=upcoming)
     return t(
         "tray.resume",
         language,
         title=title,
-        last=local_time(last, language, tz),
+        last=local_time(datetime.fromisoformat(last), language, tz),
         outcome=t(f"outcome_name.{outcome}", language),
         next=upcoming,
     )
