@@ -203,45 +203,44 @@ class SettingsWindow:
         targets = self.runtime.telegram_targets
         return BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
 
-    def _find_chat(self) -> None:
+    def _with_bot(self, work: Callable[[BotApi], str]) -> None:
+        """``work`` on a thread with the bot (found here, on the main thread)."""
         try:
             bot = self._bot()
         except HHRaiserError as exc:
             self.status.set(error_text(exc, self.language))
             return
 
-        def work() -> str:
+        def run() -> str:
             try:
-                username = str(bot.get_me().get("username") or "?")
-                waiting = self._text("tgsetup.send_start", username=username, timeout=120)
-                self._later(lambda: self.status.set(waiting))
-                found = find_chat(bot, 120)
+                return work(bot)
             finally:
                 bot.close()
+
+        self._in_background(run)
+
+    def _find_chat(self) -> None:
+        def work(bot: BotApi) -> str:
+            username = str(bot.get_me().get("username") or "?")
+            waiting = self._text("tgsetup.send_start", username=username, timeout=120)
+            self._later(lambda: self.status.set(waiting))
+            found = find_chat(bot, 120)
             if found is None:
                 return self._text("tgsetup.no_start", timeout=120)
             chat_id, name, _offset = found
             self._later(lambda: self.vars["telegram_chat_id"].set(chat_id))
             return self._text("tgsetup.found", chat=chat_id, name=name)
 
-        self._in_background(work)
+        self._with_bot(work)
 
     def _send_test(self) -> None:
         chat_id = self.vars["telegram_chat_id"].get().strip()
-        try:
-            bot = self._bot()
-        except HHRaiserError as exc:
-            self.status.set(error_text(exc, self.language))
-            return
 
-        def work() -> str:
-            try:
-                send_checked(bot, chat_id, self._text("tgtest.text"))
-            finally:
-                bot.close()
+        def work(bot: BotApi) -> str:
+            send_checked(bot, chat_id, self._text("tgtest.text"))
             return self._text("tgsetup.test_sent")
 
-        self._in_background(work)
+        self._with_bot(work)
 
     def _sign_in(self) -> None:
         """Saves what is typed (client id and secret), then runs the browser sign-in."""
