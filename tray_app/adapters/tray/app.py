@@ -37,6 +37,7 @@ from tray_app.storage.settings import SettingsStore
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
+CLOCK_REFRESH_SECONDS = 60.0
 NO_RESUME = "none"
 LINUX_INSTALL = (
     "sudo apt install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
@@ -215,7 +216,9 @@ class TrayApp:
 
     def _refresh_loop(self) -> None:
         while not self._stopping.is_set():
-            self._stale.wait()
+            # events make it stale; once a minute anyway, so a time shown as HH:MM
+            # gains its date when the day changes (memory only, no network)
+            self._stale.wait(CLOCK_REFRESH_SECONDS)
             self._stopping.wait(COALESCE_SECONDS)
             self._stale.clear()
             if self._stopping.is_set():
