@@ -431,12 +431,7 @@ class _Handler(SimHandler):
         if kind == "hold":
             time.sleep(fault.seconds)
             return False
-        if kind == "timeout":
-            time.sleep(fault.seconds)
-            self.close_connection = True
-            return True
-        if kind == "drop":
-            self.close_connection = True
+        if self._no_answer(kind, fault.seconds):
             return True
         if kind in ("500", "503"):
             self._send(int(kind))

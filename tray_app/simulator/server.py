@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -16,6 +17,16 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         pass
+
+    def _no_answer(self, kind: str, seconds: float) -> bool:
+        """The faults both simulators share: ``timeout`` (hold, then hang up) and
+        ``drop`` (hang up at once). True when ``kind`` was one of them."""
+        if kind not in ("timeout", "drop"):
+            return False
+        if kind == "timeout":
+            time.sleep(seconds)
+        self.close_connection = True
+        return True
 
 
 class LocalServer:

@@ -361,12 +361,7 @@ class _Handler(SimHandler):
 
     def _apply_fault(self, fault: TgFault, record: TgRequest) -> bool:
         kind = fault.kind
-        if kind == "timeout":
-            time.sleep(fault.seconds)
-            self.close_connection = True
-            return True
-        if kind == "drop":
-            self.close_connection = True
+        if self._no_answer(kind, fault.seconds):
             return True
         answers = {
             "429": _error(
