@@ -183,9 +183,10 @@ class TelegramNotifier:
     # ---- called from other threads --------------------------------------------------
 
     def submit(self, notice: Notice) -> None:
-        """Never blocks; a full queue (the worker stuck for long) drops the notice."""
-        if self._targets.current() is None:
-            return
+        """Never blocks; a full queue (the worker stuck for long) drops the notice.
+
+        Runs on the raising thread, so it reads nothing: whether Telegram is set up
+        (a keyring read, which a locked keyring could stall) is the worker's check."""
         try:
             self._inbox.put_nowait(notice)
         except queue.Full:
@@ -256,8 +257,8 @@ class TelegramNotifier:
             self._waiting_for_user = False
             self._failures = 0
             self._retry_at = 0.0
-        elif isinstance(item, Notice):
-            self._outbox.add(item)
+        elif isinstance(item, Notice) and self._targets.current() is not None:
+            self._outbox.add(item)  # not set up: nothing is kept for a later setup
         return False
 
     def _wait_seconds(self) -> float | None:
