@@ -23,6 +23,14 @@ class NoKeyringError(SecretStoreError):
     """No secure keyring backend exists on this machine."""
 
 
+class SecretTooLarge(SecretStoreError):
+    """A value larger than the smallest keyring allows (Windows: 2560 bytes)."""
+
+
+class SessionImportError(HHRaiserError):
+    """What the user gave as a website session (cookies) cannot be used; says why."""
+
+
 class AlreadyRunningError(HHRaiserError):
     """Another instance holds the per-user lock."""
 
@@ -58,12 +66,21 @@ class SignInNeeded(AuthError):
     """The user must sign in again (revoked token, ``invalid_grant``, no tokens)."""
 
 
+class SessionExpired(SignInNeeded):
+    """The hh.ru website session is gone: logged out, expired, or refused."""
+
+
+class AnonymousSession(SessionExpired):
+    """The cookies belong to a visitor who is not logged in (or not as an applicant)."""
+
+
 class RefreshTooEarly(AuthError):
     """``invalid_grant: token not expired``: the current access token still works."""
 
 
 class CaptchaRequired(RemoteError):
-    """hh.ru wants a human to solve a captcha at :attr:`captcha_url`."""
+    """hh.ru wants a human to solve a captcha (or pass a VPN/bot check) at
+    :attr:`captcha_url`."""
 
     def __init__(
         self,

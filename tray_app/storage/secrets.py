@@ -15,7 +15,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from tray_app import APP_ID
-from tray_app.core.errors import NoKeyringError, SecretStoreError
+from tray_app.core.errors import NoKeyringError, SecretStoreError, SecretTooLarge
 from tray_app.core.models import TokenPair
 from tray_app.core.redact import redactor
 
@@ -25,6 +25,14 @@ TOKENS = "oauth_tokens"
 CLIENT_SECRET = "client_secret"
 TELEGRAM_BOT_TOKEN = "telegram_bot_token"
 TELEGRAM_PROXY_AUTH = "telegram_proxy_auth"  # user:password of telegram_proxy
+MAX_SECRET_BYTES = 2560
+"""Windows Credential Manager keeps at most 2560 bytes (UTF-16) per secret. Enforced
+on every OS, so a value that would fail on Windows fails in tests here too."""
+
+
+def secret_size(value: str) -> int:
+    """Bytes the value takes in the smallest keyring (Windows stores UTF-16)."""
+    return len(value.encode("utf-16-le"))
 
 
 def check_backend(backend: KeyringBackend) -> KeyringBackend:
@@ -62,6 +70,11 @@ class SecretStore:
 
     def set(self, name: str, value: str) -> None:
         redactor.register(value)
+        if secret_size(value) > MAX_SECRET_BYTES:
+            raise SecretTooLarge(
+                f"keyring write of {name!r} refused: {secret_size(value)} bytes, "
+                f"more than the {MAX_SECRET_BYTES} bytes Windows allows"
+            )
         try:
             self._backend.set_password(self.service, name, value)
         except keyring.errors.KeyringError as exc:
