@@ -17,6 +17,7 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
+from tray_app.storage.web_session import WebSession
 from tray_app.wiring import Runtime, build_runtime
 
 from .proxies import proxy_url, socks_url  # noqa: F401 - fixtures shared by test modules
@@ -79,6 +80,7 @@ def environ(sim: HHSimulator, home: Path) -> dict[str, str]:
         "HH_RAISER_HOME": str(home),
         "HH_RAISER_API_URL": sim.url,
         "HH_RAISER_OAUTH_URL": sim.url,
+        "HH_RAISER_WEB_URL": sim.url,
         "HH_RAISER_TIMEOUT": "2",
         "NO_PROXY": "127.0.0.1,localhost",
     }
@@ -120,6 +122,38 @@ def make_runtime(
             TokenPair(token.access_token, token.refresh_token, token.expires_at)
         )
     return runtime
+
+
+def make_web_runtime(
+    environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    *,
+    engine_options: EngineOptions | None = None,
+    **settings: object,
+) -> Runtime:
+    """A runtime raising through the simulated website with a logged-in session."""
+    runtime = make_runtime(
+        environ,
+        keyring_backend,
+        sim,
+        with_tokens=False,
+        engine_options=engine_options,
+        transport="web",
+        **settings,
+    )
+    session = WebSession(runtime.settings().web_host, sim.web.login())
+    runtime.web_sessions().save(session, runtime.clock.now())
+    return runtime
+
+
+@pytest.fixture
+def web_runtime(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> Iterator[Runtime]:
+    rt = make_web_runtime(environ, keyring_backend, sim)
+    yield rt
+    rt.close()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_user_agent_names_app_version_and_contact() -> None:
 
 def test_every_page_is_read(runtime: Runtime, sim: HHSimulator) -> None:
     sim.config.max_per_page = 1
-    resumes = runtime.transport.list_resumes()
+    resumes = runtime.api.list_resumes()
     assert len(resumes) == 4
     assert [c.query["page"] for c in sim.calls("GET", "/resumes/mine")] == [
         ["0"],
@@ -52,7 +52,7 @@ def test_every_page_is_read(runtime: Runtime, sim: HHSimulator) -> None:
 
 
 def test_requests_carry_user_agent_and_bearer(runtime: Runtime, sim: HHSimulator) -> None:
-    runtime.transport.me()
+    runtime.api.me()
     request = sim.requests[-1]
     assert request.headers["HH-User-Agent"] == "HHRaiser/0.1.0 (tests@example.com)"
     assert request.headers["Authorization"].startswith("Bearer AT")
@@ -61,29 +61,29 @@ def test_requests_carry_user_agent_and_bearer(runtime: Runtime, sim: HHSimulator
 def test_publish_too_early_is_too_early(runtime: Runtime, sim: HHSimulator) -> None:
     sim.open_window(RAISABLE, in_seconds=60)
     with pytest.raises(TooEarly) as caught:
-        runtime.transport.publish(RAISABLE)
+        runtime.api.publish(RAISABLE)
     assert caught.value.status == 429 and caught.value.request_id
 
 
 def test_publish_when_due_succeeds(runtime: Runtime, sim: HHSimulator) -> None:
     sim.open_window(RAISABLE)
-    assert runtime.transport.publish(RAISABLE).status == 204
+    assert runtime.api.publish(RAISABLE).status == 204
 
 
 def test_blocked_resume_is_not_publishable(runtime: Runtime) -> None:
     with pytest.raises(NotPublishable):
-        runtime.transport.publish(BLOCKED)
+        runtime.api.publish(BLOCKED)
 
 
 def test_unknown_resume_is_not_found(runtime: Runtime) -> None:
     with pytest.raises(ResumeNotFound):
-        runtime.transport.publish("ffff")
+        runtime.api.publish("ffff")
 
 
 def test_captcha_carries_its_url_with_backurl(runtime: Runtime, sim: HHSimulator) -> None:
     sim.inject("captcha", "/resumes/mine")
     with pytest.raises(CaptchaRequired) as caught:
-        runtime.transport.list_resumes()
+        runtime.api.list_resumes()
     assert caught.value.captcha_url is not None
     assert caught.value.captcha_url.startswith("https://hh.ru/account/captcha?state=sim&backurl=")
 
@@ -91,13 +91,13 @@ def test_captcha_carries_its_url_with_backurl(runtime: Runtime, sim: HHSimulator
 def test_closed_applicant_api_is_its_own_error(runtime: Runtime, sim: HHSimulator) -> None:
     sim.config.api_closed = True
     with pytest.raises(ApplicantApiClosed):
-        runtime.transport.list_resumes()
+        runtime.api.list_resumes()
 
 
 def test_revoked_token_needs_sign_in(runtime: Runtime, sim: HHSimulator) -> None:
     sim.revoke_all_tokens()
     with pytest.raises(SignInNeeded):
-        runtime.transport.list_resumes()
+        runtime.api.list_resumes()
 
 
 def test_missing_user_agent_is_reported(sim: HHSimulator) -> None:
@@ -111,42 +111,42 @@ def test_missing_user_agent_is_reported(sim: HHSimulator) -> None:
 
 def test_get_5xx_is_retried_by_the_retry_layer(runtime: Runtime, sim: HHSimulator) -> None:
     sim.inject("503", "/resumes/mine", times=2)
-    assert len(runtime.transport.list_resumes()) == 4
+    assert len(runtime.api.list_resumes()) == 4
     assert len(sim.calls("GET", "/resumes/mine")) == 3
 
 
 def test_persistent_5xx_becomes_server_error(runtime: Runtime, sim: HHSimulator) -> None:
     sim.inject("502_html", "/resumes/mine", times=10)
     with pytest.raises(ServerError):
-        runtime.transport.list_resumes()
+        runtime.api.list_resumes()
 
 
 def test_publish_is_never_resent_after_a_5xx(runtime: Runtime, sim: HHSimulator) -> None:
     sim.open_window(RAISABLE)
     sim.inject("500", f"/resumes/{RAISABLE}/publish", times=5)
     with pytest.raises(ServerError):
-        runtime.transport.publish(RAISABLE)
+        runtime.api.publish(RAISABLE)
     assert len(sim.calls("POST", f"/resumes/{RAISABLE}/publish")) == 1
 
 
 def test_garbage_body_is_invalid_response(runtime: Runtime, sim: HHSimulator) -> None:
     sim.inject("garbage", "/resumes/mine")
     with pytest.raises(InvalidResponse):
-        runtime.transport.list_resumes()
+        runtime.api.list_resumes()
 
 
 def test_timeout_is_request_timeout(runtime: Runtime, sim: HHSimulator) -> None:
     sim.open_window(RAISABLE)
     sim.inject("timeout", f"/resumes/{RAISABLE}/publish", seconds=3)
     with pytest.raises(RequestTimeout):
-        runtime.transport.publish(RAISABLE)
+        runtime.api.publish(RAISABLE)
 
 
 def test_dropped_connection_is_connection_failed(runtime: Runtime, sim: HHSimulator) -> None:
     sim.open_window(RAISABLE)
     sim.inject("drop", f"/resumes/{RAISABLE}/publish")
     with pytest.raises(ConnectionFailed) as caught:
-        runtime.transport.publish(RAISABLE)
+        runtime.api.publish(RAISABLE)
     assert caught.value.reached_server
 
 
@@ -169,13 +169,13 @@ def test_request_id_is_logged(
     sim.open_window(RAISABLE, in_seconds=60)
     caplog.set_level(logging.INFO)
     with pytest.raises(TooEarly) as caught:
-        runtime.transport.publish(RAISABLE)
+        runtime.api.publish(RAISABLE)
     assert caught.value.request_id and caught.value.request_id in caplog.text
 
 
 def test_server_dates_feed_the_server_clock(runtime: Runtime, sim: HHSimulator) -> None:
     sim.config.clock_offset = 300.0
     for _ in range(3):
-        runtime.transport.me()
+        runtime.api.me()
     assert 298.5 < runtime.server_clock.offset <= 300.0
     assert runtime.server_clock.to_server(runtime.clock.now()) - sim.now() < timedelta(seconds=1.5)

@@ -30,7 +30,7 @@ def test_expired_token_is_refreshed_and_the_call_retried(
     old = stored(runtime)
     # hh.ru expires the token early (our tracked expiry still lies ahead): 403 token_expired
     sim.expire_all_tokens()
-    assert len(runtime.transport.list_resumes()) == 4
+    assert len(runtime.api.list_resumes()) == 4
     new = stored(runtime)
     assert new.access_token != old.access_token and new.refresh_token != old.refresh_token
     assert new.access_token in sim.tokens
@@ -44,7 +44,7 @@ def test_tracked_expiry_refreshes_before_the_call(runtime: Runtime, sim: HHSimul
     TokenStore(runtime.secrets).save(
         TokenPair(old.access_token, old.refresh_token, sim.now() - timedelta(seconds=10))
     )
-    runtime.transport.me()
+    runtime.api.me()
     assert not sim.calls("GET", "/me")[0].headers["Authorization"].endswith(old.access_token)
     assert len(sim.calls("POST", "/token")) == 1
 
@@ -55,7 +55,7 @@ def test_no_early_refresh_inside_the_expiry_grace(runtime: Runtime, sim: HHSimul
     TokenStore(runtime.secrets).save(
         TokenPair(old.access_token, old.refresh_token, sim.now() - timedelta(seconds=1))
     )
-    runtime.transport.me()
+    runtime.api.me()
     assert sim.calls("POST", "/token") == []
 
 
@@ -65,7 +65,7 @@ def test_refresh_too_early_keeps_the_working_pair(runtime: Runtime, sim: HHSimul
     TokenStore(runtime.secrets).save(
         TokenPair(old.access_token, old.refresh_token, sim.now() - timedelta(hours=1))
     )
-    runtime.transport.me()
+    runtime.api.me()
     after = stored(runtime)
     assert (after.access_token, after.refresh_token) == (old.access_token, old.refresh_token)
     assert after.expires_at is None and not after.rejected
@@ -80,7 +80,7 @@ def test_two_threads_refresh_once(runtime: Runtime, sim: HHSimulator) -> None:
     def work() -> None:
         barrier.wait()
         try:
-            runtime.transport.me()
+            runtime.api.me()
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -102,10 +102,10 @@ def test_invalid_grant_needs_sign_in_and_is_never_resent(
     for token in sim.tokens.values():
         token.refresh_used = True  # "token has already been refreshed"
     with pytest.raises(SignInNeeded):
-        runtime.transport.me()
+        runtime.api.me()
     assert stored(runtime).rejected
     with pytest.raises(SignInNeeded):
-        runtime.transport.me()
+        runtime.api.me()
     assert len(sim.calls("POST", "/token")) == 1
 
 

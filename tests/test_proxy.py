@@ -32,7 +32,7 @@ def test_http_proxy_variable_is_honoured(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     runtime = make_runtime(environ, keyring_backend, sim)
-    assert len(runtime.transport.list_resumes()) == 4
+    assert len(runtime.api.list_resumes()) == 4
     assert RecordingProxy.seen == [f"GET {sim.url}/resumes/mine?page=0&per_page=100"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from keyring.backend import KeyringBackend
@@ -23,15 +23,19 @@ from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
+from tray_app.storage.web_session import HeldSession, WebSessionStore
 from tray_app.transports.hh_api import ApiTransport, hh_user_agent
+from tray_app.transports.hh_web import WebTransport
 from tray_app.transports.http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpClient
 from tray_app.transports.oauth import OAuthClient, TokenManager
+from tray_app.transports.selected import SelectedTransport
 
 log = logging.getLogger(__name__)
 
 API_URL_ENV = "HH_RAISER_API_URL"
 OAUTH_URL_ENV = "HH_RAISER_OAUTH_URL"
 TELEGRAM_URL_ENV = "HH_RAISER_TELEGRAM_URL"
+WEB_URL_ENV = "HH_RAISER_WEB_URL"
 TIMEOUT_ENV = "HH_RAISER_TIMEOUT"
 DEFAULT_API_URL = "https://api.hh.ru"
 DEFAULT_OAUTH_URL = "https://hh.ru"
@@ -43,6 +47,10 @@ class Endpoints:
     oauth: str
     telegram: str | None  # overrides the telegram_api_url setting
     read_timeout: float
+    web: str | None = None  # overrides https://<web_host>
+
+    def web_url(self, host: str) -> str:
+        return (self.web or f"https://{host}").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Endpoints:
@@ -56,6 +64,7 @@ class Endpoints:
             oauth=environ.get(OAUTH_URL_ENV) or DEFAULT_OAUTH_URL,
             telegram=environ.get(TELEGRAM_URL_ENV) or None,
             read_timeout=timeout,
+            web=environ.get(WEB_URL_ENV) or None,
         )
 
 
@@ -108,18 +117,27 @@ class Runtime:
     secrets: SecretStore
     tokens: TokenManager
     oauth: OAuthClient
-    transport: ApiTransport
+    api: ApiTransport
+    transport: SelectedTransport
     engine: Engine
     telegram_targets: TelegramTargets
     telegram: TelegramNotifier
+    make_web_transport: Callable[[str, HeldSession], WebTransport]
     http_clients: list[HttpClient] = field(default_factory=list)
 
+    def web_sessions(self, host: str | None = None) -> WebSessionStore:
+        return WebSessionStore(self.secrets, host or self.settings().web_host)
+
     def has_account(self) -> bool:
+        """Whether the chosen transport has credentials (tokens, or a site session)."""
+        if self.settings().transport == "web":
+            return bool(self.secrets.get(self.web_sessions().index_name))
         return TokenStore(self.secrets).load() is not None
 
     def close(self) -> None:
         for client in self.http_clients:
             client.close()
+        self.transport.close()
 
 
 def build_runtime(
@@ -163,7 +181,23 @@ def build_runtime(
 
     oauth = OAuthClient(api_http, oauth_http, server_clock, clock)
     tokens = TokenManager(token_store, oauth, server_clock, clock, on_refreshed)
-    transport = ApiTransport(api_http, tokens)
+    api = ApiTransport(api_http, tokens)
+
+    def web_transport(
+        host: str, store: WebSessionStore | HeldSession | None = None
+    ) -> WebTransport:
+        # the site's clock plans raises when raising through the site
+        web_http = HttpClient(
+            endpoints.web_url(host),
+            headers={},
+            clock=clock,
+            server_clock=server_clock,
+            timeout=(CONNECT_TIMEOUT, endpoints.read_timeout),
+        )
+        store = store or WebSessionStore(secrets, host)
+        return WebTransport(web_http, store, server_clock, clock)
+
+    transport = SelectedTransport(settings, api, web_transport)
     history = History(paths.history_file)
     engine = Engine(transport, settings, history, bus, clock, server_clock, engine_options)
     tz = engine_options.tz if engine_options else None
@@ -192,9 +226,11 @@ def build_runtime(
         secrets=secrets,
         tokens=tokens,
         oauth=oauth,
+        api=api,
         transport=transport,
         engine=engine,
         telegram_targets=telegram_targets,
         telegram=telegram,
+        make_web_transport=web_transport,
         http_clients=[api_http, oauth_http],
     )

@@ -8,6 +8,7 @@ adds its own subscribers to ``runtime.bus`` for what the user sees.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tray_app import __version__
@@ -100,12 +101,28 @@ class Service:
 
     def reload_settings(self) -> None:
         """Returns once the new settings are in the plan, so ``config set`` can say so."""
+        before = self._account_choice()
         self.runtime.settings.reload_if_changed()
         self._telegram_changed()
         self.scheduler.wake()
-        self.scheduler.submit(self.runtime.engine.replan).result(timeout=COMMAND_TIMEOUT)
+        self.scheduler.submit(self._apply_account_choice(before)).result(COMMAND_TIMEOUT)
+
+    def _account_choice(self) -> tuple[str, str]:
+        settings = self.runtime.settings()
+        return settings.transport, settings.web_host
+
+    def _apply_account_choice(self, before: tuple[str, str]) -> Callable[[], object]:
+        """Another transport or site means other credentials: check them at once
+        (an earlier "API closed" verdict must not wait its hour); else re-plan."""
+        engine = self.runtime.engine
+        if self._account_choice() == before:
+            return engine.replan
+        if not self.runtime.has_account():
+            return engine.mark_not_configured
+        return engine.credentials_changed
 
     def reload_credentials(self) -> None:
+        self.runtime.settings.reload_if_changed()  # a web login also switches transport
         self._telegram_changed()
         self.scheduler.submit(self.runtime.engine.credentials_changed).result(COMMAND_TIMEOUT)
 
@@ -115,15 +132,21 @@ class Service:
 
     def _check_settings_file(self) -> None:
         """On every wake: a hand-edited settings file is picked up too."""
+        before = self._account_choice()
         if self.runtime.settings.reload_if_changed():
             self._telegram_changed()
             self.scheduler.wake()
+            if self._account_choice() != before:
+                self.scheduler.submit(self._apply_account_choice(before))
 
 
 def status_json(runtime: Runtime, *, commands: str) -> dict[str, Any]:
     """``status --json``: the engine's snapshot plus the Telegram channel."""
     telegram = runtime.telegram.status().to_json()
+    settings = runtime.settings()
     return {
         **snapshot_to_json(runtime.engine.snapshot()),
+        "transport": settings.transport,
+        "web_host": settings.web_host,
         "telegram": {**telegram, "commands": commands},
     }

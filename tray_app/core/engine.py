@@ -20,6 +20,7 @@ from tray_app.core.errors import (
     CaptchaRequired,
     NotPublishable,
     RemoteError,
+    SessionExpired,
     SignInNeeded,
     TooEarly,
 )
@@ -55,7 +56,7 @@ CALIBRATION_TARGET = 0.05
 CALIBRATION_PROBES = 6
 REFRESH_KEY = "refresh"
 PROBE_KEY = "clock-probe"
-BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED)
+BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED, AuthState.SESSION_EXPIRED)
 
 
 def backoff(failures: int, first: float = BACKOFF_FIRST) -> timedelta:
@@ -297,7 +298,9 @@ class Engine:
 
     def _handle_auth_error(self, exc: RemoteError) -> bool:
         """Moves to the auth state an error calls for; False if it is not one."""
-        if isinstance(exc, SignInNeeded):
+        if isinstance(exc, SessionExpired):
+            self._set_auth(AuthState.SESSION_EXPIRED, redactor(str(exc)))
+        elif isinstance(exc, SignInNeeded):
             self._set_auth(AuthState.SIGN_IN_NEEDED, redactor(str(exc)))
         elif isinstance(exc, CaptchaRequired):
             self._set_auth(AuthState.CAPTCHA_NEEDED, redactor(str(exc)), exc.captcha_url)
@@ -315,7 +318,9 @@ class Engine:
         self.refresh()
 
     def credentials_changed(self) -> None:
-        """New tokens were stored (login, import): forget the auth verdict, re-read."""
+        """New credentials were stored (login, import, a switch of transport or site):
+        forget the auth verdict, re-read."""
+        self.transport.credentials_changed()
         self._auth = _Auth()
         self.refresh()
 
@@ -474,6 +479,7 @@ class Engine:
             AuthState.CAPTCHA_NEEDED: Outcome.CAPTCHA,
             AuthState.API_CLOSED: Outcome.API_CLOSED,
             AuthState.SIGN_IN_NEEDED: Outcome.SIGN_IN_NEEDED,
+            AuthState.SESSION_EXPIRED: Outcome.SIGN_IN_NEEDED,
             AuthState.NOT_CONFIGURED: Outcome.SIGN_IN_NEEDED,
         }.get(self._auth.state, Outcome.FAILED)
         detail = self._list_error if outcome is Outcome.FAILED else self._auth.detail

@@ -27,6 +27,7 @@ class AuthState(StrEnum):
     OK = "ok"
     NOT_CONFIGURED = "not_configured"  # no tokens at all
     SIGN_IN_NEEDED = "sign_in_needed"
+    SESSION_EXPIRED = "session_expired"  # the website session ended: import a new one
     CAPTCHA_NEEDED = "captcha_needed"
     API_CLOSED = "api_closed"
     UNKNOWN = "unknown"  # not checked yet, or the network is down

@@ -19,3 +19,7 @@ class Transport(Protocol):
     def ping(self) -> None:
         """A cheap request whose only use is a fresh ``Date`` sample."""
         ...
+
+    def credentials_changed(self) -> None:
+        """New credentials were stored (login, import): drop any cached copy."""
+        ...

@@ -34,7 +34,12 @@ from tray_app.storage.settings import Settings
 log = logging.getLogger(__name__)
 
 FAILURE_STREAK = 3  # consecutive failures before the user hears about them
-_AUTH_PROBLEMS = (AuthState.SIGN_IN_NEEDED, AuthState.CAPTCHA_NEEDED, AuthState.API_CLOSED)
+_AUTH_PROBLEMS = (
+    AuthState.SIGN_IN_NEEDED,
+    AuthState.SESSION_EXPIRED,
+    AuthState.CAPTCHA_NEEDED,
+    AuthState.API_CLOSED,
+)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from tray_app.core.clock import format_hh_datetime
+from tray_app.simulator.hh_web import (
+    CAPTCHA_PATH,
+    LOGIN_PATH,
+    TOUCH_PATH,
+    WEB_PATHS,
+    WebSite,
+    parse_cookie_header,
+)
 from tray_app.simulator.server import LocalServer, SimHandler
 
 FOUR_HOURS = 4 * 3600.0
@@ -53,7 +61,9 @@ class SimToken:
 
 @dataclass
 class Fault:
-    kind: str  # 500 503 502_html 404 garbage timeout drop captcha forbidden 429 noop_publish hold
+    kind: str  # 500 503 502_html 404 garbage timeout drop captcha forbidden 429 noop_publish
+    # hold; for the website also: login_redirect captcha_redirect 401 403 page_no_list
+    # page_bad_item
     path: str  # prefix of the request path it applies to ("" for all)
     method: str | None = None
     times: int = 1
@@ -114,6 +124,7 @@ class HHSimulator(LocalServer):
         self.publishes: deque[Publish] = deque(maxlen=MAX_RECORDED)
         for resume in resumes if resumes is not None else default_resumes(self.now(), self.config):
             self.resumes[resume.id] = resume
+        self.web = WebSite(self)
 
     # ---- clock and lifecycle ------------------------------------------------------
 
@@ -369,6 +380,9 @@ class _Handler(SimHandler):
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
     # ---- plumbing -----------------------------------------------------------------
 
     def _send(
@@ -379,6 +393,7 @@ class _Handler(SimHandler):
         raw: bytes | None = None,
         ctype: str = "application/json",
         headers: dict[str, str] | None = None,
+        set_cookies: dict[str, str] | None = None,
     ) -> None:
         request_id = secrets.token_hex(8)
         if raw is None and body is not None:
@@ -389,6 +404,13 @@ class _Handler(SimHandler):
         self.send_header("X-Request-ID", request_id)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        for name, value in (set_cookies or {}).items():
+            self.send_header("Set-Cookie", f"{name}={value}; Path=/; Domain=.hh.ru; Secure")
+        if self.command == "HEAD":
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self._record.status = status
+            return
         if raw:
             self.send_header("Content-Type", f"{ctype}; charset=utf-8")
         self.send_header("Content-Length", str(len(raw or b"")))
@@ -402,6 +424,8 @@ class _Handler(SimHandler):
         parsed = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
+        self._raw_body = raw_body
+        self._content_fault: str | None = None
         form = parse_qs(raw_body.decode("utf-8", "replace")) if raw_body else {}
         self._record = RecordedRequest(
             sim.now(),
@@ -430,6 +454,9 @@ class _Handler(SimHandler):
         kind = fault.kind
         if kind == "hold":
             time.sleep(fault.seconds)
+            return False
+        if kind.startswith("page_"):
+            self._content_fault = kind
             return False
         if self._no_answer(kind, fault.seconds):
             return True
@@ -462,6 +489,11 @@ class _Handler(SimHandler):
             self._send(403, {"description": "Forbidden", "errors": [{"type": "forbidden"}]})
         elif kind == "429":
             self._send(429, {"errors": [{"type": "resumes", "value": "touch_limit_exceeded"}]})
+        elif kind in ("login_redirect", "captcha_redirect"):
+            target = LOGIN_PATH if kind == "login_redirect" else CAPTCHA_PATH
+            self._send(302, headers={"Location": f"{target}?backurl=%2Fapplicant%2Fresumes"})
+        elif kind in ("401", "403"):
+            self._send(int(kind), raw=b"<html>Forbidden</html>", ctype="text/html")
         else:
             raise ValueError(f"unknown fault {kind!r}")
         return True
@@ -478,6 +510,9 @@ class _Handler(SimHandler):
 
     def _route(self, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> None:
         sim = self.sim
+        if path.startswith(WEB_PATHS):
+            self._web_route(method, path)
+            return
         if method == "GET" and path == "/oauth/authorize":
             self._authorize_page(query)
             return
@@ -521,6 +556,42 @@ class _Handler(SimHandler):
             self._send(status, answer)
         else:
             self._send(404, {"errors": [{"type": "not_found"}]})
+
+    def _web_route(self, method: str, path: str) -> None:
+        """The website: what a browser (or our web transport) gets from hh.ru."""
+        site = self.sim.web
+        cookies = parse_cookie_header(self.headers.get("Cookie"))
+        session, new_visitor = site.visit(cookies)
+        xhr = (self.headers.get("X-Requested-With") or "").lower() == "xmlhttprequest"
+
+        def answer(status: int, body: Any = None, **kw: Any) -> None:
+            # the request was judged with the cookies it came with; rotate after that
+            set_cookies = new_visitor or site.rotate(session)
+            self._send(status, body, set_cookies=set_cookies, **kw)
+
+        html_page = "text/html"
+        if method in ("GET", "HEAD") and path in site.config.list_paths:
+            if session.user_type == "anonymous" and site.config.anonymous_list == "redirect":
+                answer(302, headers={"Location": f"{LOGIN_PATH}?backurl={path}"})
+                return
+            state = site.state(session)
+            if self._content_fault == "page_no_list":
+                state.pop("applicantResumes", None)
+            elif self._content_fault == "page_bad_item" and state.get("applicantResumes"):
+                state["applicantResumes"][0]["_attributes"].pop("hash")
+            if xhr and site.config.xhr_json:
+                answer(200, state)
+            else:
+                answer(200, raw=site.page(state), ctype=html_page)
+        elif method == "POST" and path == TOUCH_PATH:
+            answer(*site.touch(session, cookies, dict(self.headers), self._raw_body))
+        elif method == "GET" and path == LOGIN_PATH:
+            answer(200, raw=site.page({"userType": "anonymous"}), ctype=html_page)
+        elif method == "GET" and path == CAPTCHA_PATH:
+            text = "<html>Подтвердите, что вы не робот</html>"
+            answer(200, raw=text.encode(), ctype=html_page)
+        else:
+            answer(404, raw=b"<html>no such page</html>", ctype=html_page)
 
     def _resumes_page(self, query: dict[str, str]) -> None:
         sim = self.sim

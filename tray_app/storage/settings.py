@@ -144,6 +144,21 @@ def _proxy_url(text: str) -> None:
         )
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _web_host(value: Any) -> str:
+    """A bare host name: each hh.ru domain (hh.ru, spb.hh.ru, hh.kz, rabota.by) has
+    its own session, so the host is part of what the user chooses. A pasted
+    ``https://spb.hh.ru/`` is accepted as ``spb.hh.ru``."""
+    text = "" if value is None else str(value).strip().lower()
+    host = urlparse(text).hostname if "://" in text else text.rstrip("/")
+    labels = (host or "").split(".")
+    if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError("expected a host name such as hh.ru, spb.hh.ru, hh.kz or rabota.by")
+    return ".".join(labels)
+
+
 def _plain(text: str) -> None:
     if any(ch.isspace() for ch in text):
         raise ValueError("must not contain spaces")
@@ -182,6 +197,7 @@ class Settings:
     telegram_proxy: str = ""
     telegram_commands: bool = True
     digest_time: str = ""
+    web_host: str = "hh.ru"
 
     def is_enabled(self, resume_id: str) -> bool:
         return not self.enabled_resumes or resume_id in self.enabled_resumes
@@ -209,11 +225,12 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "telegram_chat_id": _optional(_chat_id),
     "refresh_minutes": _integer(5, 1440),
     "paused": _boolean,
-    "transport": _choice("api"),
+    "transport": _choice("api", "web"),
     "telegram_api_url": _required(_http_url),
     "telegram_proxy": _optional(_proxy_url),
     "telegram_commands": _boolean,
     "digest_time": _optional(parse_hhmm),
+    "web_host": _web_host,
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 

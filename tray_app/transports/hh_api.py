@@ -114,3 +114,6 @@ class ApiTransport:
     def ping(self) -> None:
         """A cheap authorized request; used to sample hh.ru's clock."""
         self.me()
+
+    def credentials_changed(self) -> None:
+        """Nothing cached: the token manager reads the keyring for every request."""

@@ -31,7 +31,9 @@ EXIT_USAGE = 2
 EXIT_NOT_DUE = 3
 EXIT_SIGN_IN = 4
 EXIT_ALREADY_RUNNING = 5
-SIGN_IN_STATES = (AuthState.SIGN_IN_NEEDED.value, AuthState.NOT_CONFIGURED.value)
+SIGN_IN_STATES = tuple(
+    s.value for s in (AuthState.SIGN_IN_NEEDED, AuthState.SESSION_EXPIRED, AuthState.NOT_CONFIGURED)
+)
 
 
 _output_lock = threading.Lock()
@@ -54,6 +56,7 @@ class Cli:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
     keyring_backend: KeyringBackend | None = None
     prompt: Callable[[str], str] = input
     secret_prompt: Callable[[str], str] = getpass.getpass

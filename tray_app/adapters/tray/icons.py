@@ -63,9 +63,13 @@ def icon_state(status: dict[str, Any], raising: bool) -> IconState:
         return IconState.RAISING
     auth = status["auth"]["state"]
     telegram = (status.get("telegram") or {}).get("state")
-    if auth in ("sign_in_needed", "captcha_needed", "api_closed", "not_configured") or (
-        telegram == "misconfigured"
-    ):
+    if auth in (
+        "sign_in_needed",
+        "session_expired",
+        "captcha_needed",
+        "api_closed",
+        "not_configured",
+    ) or (telegram == "misconfigured"):
         return IconState.ATTENTION
     if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
         return IconState.ERROR

@@ -1,0 +1,359 @@
+"""The website transport against the simulated hh.ru site over real HTTP: each page
+format, each answer class of the touch, cookie rotation, and what the log shows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tray_app.core.errors import (
+    AnonymousSession,
+    CaptchaRequired,
+    InvalidResponse,
+    RateLimited,
+    ServerError,
+    SessionExpired,
+    TooEarly,
+    UnexpectedResponse,
+)
+from tray_app.simulator.hh import HHSimulator, SimConfig
+from tray_app.simulator.hh_web import parse_multipart
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.web_session import WebSession
+from tray_app.transports.hh_web import parse_set_cookie
+from tray_app.wiring import Runtime, build_runtime
+
+from .conftest import make_web_runtime
+
+RAISABLE = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+SECOND = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
+UNPUBLISHED = "c3d4e5f60718293a4b5c6d7e8f90123456789012"
+BLOCKED = "d4e5f60718293a4b5c6d7e8f9012345678901234"
+
+
+@pytest.fixture
+def rt(web_runtime: Runtime) -> Runtime:
+    return web_runtime
+
+
+def stored(rt: Runtime) -> WebSession:
+    session = rt.web_sessions().load()
+    assert session is not None
+    return session
+
+
+# ---- the resume list ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("xhr_json", "page_format", "source"),
+    [
+        (True, "escaped", "xhr-json"),
+        (False, "escaped", "template-escaped"),
+        (False, "raw", "template"),
+    ],
+)
+def test_the_list_from_each_page_format(
+    rt: Runtime,
+    sim: HHSimulator,
+    caplog: pytest.LogCaptureFixture,
+    xhr_json: bool,
+    page_format: str,
+    source: str,
+) -> None:
+    sim.web.config.xhr_json = xhr_json
+    sim.web.config.page_format = page_format
+    with caplog.at_level(logging.INFO):
+        resumes = {r.id: r for r in rt.transport.list_resumes()}
+    assert f"read from {source}" in caplog.text
+    assert set(resumes) == {RAISABLE, SECOND, UNPUBLISHED, BLOCKED}
+    raisable = resumes[RAISABLE]
+    assert raisable.title == "Python-разработчик" and raisable.publishable
+    truth = sim.resumes[RAISABLE]
+    assert raisable.updated_at is not None and truth.updated_at is not None
+    assert abs(raisable.updated_at - truth.updated_at) < timedelta(milliseconds=1)
+    assert truth.next_publish_at is not None and raisable.next_publish_at is not None
+    # toUpdate counts whole seconds: never early, at most a second and the trip late
+    lateness = raisable.next_publish_at - truth.next_publish_at
+    assert timedelta(0) <= lateness <= timedelta(seconds=2.5)
+    assert not resumes[UNPUBLISHED].publishable and resumes[UNPUBLISHED].status == "not_published"
+    assert resumes[BLOCKED].blocked and not resumes[BLOCKED].publishable
+    request = sim.calls("GET", "/applicant/resumes")[-1]
+    assert request.headers["X-Requested-With"] == "XMLHttpRequest"
+    assert (
+        "hhtoken=" in request.headers["Cookie"] and "Mozilla/5.0" in request.headers["User-Agent"]
+    )
+    assert "HH-User-Agent" not in request.headers and "Authorization" not in request.headers
+
+
+def test_without_to_update_the_window_is_the_last_raise_plus_four_hours(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    sim.web.config.to_update = False
+    resume = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
+    assert resume.updated_at is not None
+    assert resume.next_publish_at == resume.updated_at + timedelta(hours=4)
+
+
+def test_a_countdown_that_agrees_with_four_hours_gives_the_exact_time(
+    environ: dict[str, str], keyring_backend: MemoryKeyring
+) -> None:
+    real_cooldown = HHSimulator(SimConfig(cooldown=4 * 3600.0)).start()
+    try:
+        rt = make_web_runtime(
+            {**environ, "HH_RAISER_WEB_URL": real_cooldown.url}, keyring_backend, real_cooldown
+        )
+        resume = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
+        assert resume.updated_at is not None
+        assert resume.next_publish_at == resume.updated_at + timedelta(hours=4)
+        rt.close()
+    finally:
+        real_cooldown.stop()
+
+
+def test_a_countdown_that_disagrees_with_four_hours_is_followed_and_does_not_wobble(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    sim.config.cooldown = 60.0  # hh.ru's own countdown rules, whatever the interval
+    sim.open_window(RAISABLE, in_seconds=40)
+    first = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
+    window = sim.resumes[RAISABLE].next_publish_at
+    assert first.next_publish_at is not None and window is not None
+    assert window <= first.next_publish_at <= window + timedelta(seconds=2.5)
+    for _ in range(3):
+        again = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
+        assert again.next_publish_at == first.next_publish_at
+
+
+def test_the_second_list_page_is_used_when_the_first_is_gone(rt: Runtime, sim: HHSimulator) -> None:
+    sim.web.config.list_paths = ("/applicant/my_resumes",)
+    assert len(rt.transport.list_resumes()) == 4
+    assert len(rt.transport.list_resumes()) == 4
+    assert len(sim.calls("GET", "/applicant/resumes")) == 1  # remembered afterwards
+    sim.web.config.list_paths = ()
+    with pytest.raises(UnexpectedResponse, match="none of the resume list pages exists"):
+        rt.transport.list_resumes()
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("page_no_list", r"no applicantResumes list \(keys: account, lang, userType\)"),
+        ("page_bad_item", r"applicantResumes\[0\]\._attributes\.hash is missing"),
+        ("garbage", "the page has no HH-Lux-InitialState template"),
+    ],
+)
+def test_an_unexpected_page_names_what_is_missing(
+    rt: Runtime, sim: HHSimulator, fault: str, message: str
+) -> None:
+    sim.inject(fault, "/applicant/resumes")
+    with pytest.raises(InvalidResponse, match=message):
+        rt.transport.list_resumes()
+
+
+def test_an_anonymous_visitor_is_told_apart_from_a_logged_in_one(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    rt = make_web_runtime(environ, keyring_backend, sim)
+    rt.web_sessions().save(WebSession("hh.ru", sim.web.anonymous()), rt.clock.now())
+    rt.transport.credentials_changed()
+    with pytest.raises(SessionExpired, match="redirected to its login page"):
+        rt.transport.list_resumes()
+    sim.web.config.anonymous_list = "page"  # some pages render for guests instead
+    with pytest.raises(AnonymousSession, match="anonymous visitor"):
+        rt.transport.list_resumes()
+    rt.close()
+
+
+def test_an_employer_session_is_not_a_job_seeker(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    rt = make_web_runtime(environ, keyring_backend, sim)
+    rt.web_sessions().save(WebSession("hh.ru", sim.web.login("employer")), rt.clock.now())
+    rt.transport.credentials_changed()
+    with pytest.raises(AnonymousSession, match="logged in as 'employer'"):
+        rt.transport.list_resumes()
+    rt.close()
+
+
+def test_no_stored_session_says_how_to_get_one(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    rt = make_web_runtime(environ, keyring_backend, sim)
+    rt.web_sessions().delete()
+    rt.transport.credentials_changed()
+    assert not rt.has_account()
+    with pytest.raises(SessionExpired, match="hh-raiser login --web"):
+        rt.transport.list_resumes()
+    rt.close()
+
+
+# ---- the touch ----------------------------------------------------------------------
+
+
+def test_a_raise_is_a_multipart_touch_with_the_xsrf_token(rt: Runtime, sim: HHSimulator) -> None:
+    sim.open_window(RAISABLE)
+    receipt = rt.transport.publish(RAISABLE)
+    assert receipt.status == 200
+    touch = sim.web.touches[-1]
+    assert (touch.status, touch.resume, touch.reason) == (200, RAISABLE, "raised")
+    request = sim.calls("POST", "/applicant/resumes/touch")[-1]
+    session = stored(rt)
+    assert request.headers["X-Xsrftoken"] == session.xsrf
+    assert request.headers["Referer"].endswith("/applicant/resumes")
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    updated = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
+    assert updated.updated_at is not None and updated.updated_at > rt.clock.now() - timedelta(
+        seconds=5
+    )
+
+
+def test_inside_the_cooldown_hh_answers_409(rt: Runtime, sim: HHSimulator) -> None:
+    sim.open_window(RAISABLE, in_seconds=600)
+    with pytest.raises(TooEarly, match="HTTP 409"):
+        rt.transport.publish(RAISABLE)
+    assert sim.web.touches[-1].status == 409
+
+
+def test_a_session_ended_on_the_site_is_reported_as_gone(rt: Runtime, sim: HHSimulator) -> None:
+    sim.open_window(RAISABLE)
+    rt.transport.list_resumes()
+    sim.web.end_sessions()
+    with pytest.raises(SessionExpired):
+        rt.transport.publish(RAISABLE)
+    assert [t.status for t in sim.web.touches] == [403]  # and no second try
+
+
+def test_a_rotated_xsrf_token_is_taken_and_the_touch_sent_once_more(
+    rt: Runtime, sim: HHSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.open_window(RAISABLE)
+    rt.transport.list_resumes()
+    old = stored(rt).xsrf
+    sim.web.sessions[stored(rt).cookies["hhtoken"]].xsrf = "rotated-by-the-site-0123456789"
+    sim.web.config.rotate_xsrf_every = 1  # the next page load hands out a new one
+    with caplog.at_level(logging.INFO):
+        assert rt.transport.publish(RAISABLE).status == 200
+    assert [t.reason for t in sim.web.touches] == ["xsrf mismatch", "raised"]
+    assert stored(rt).xsrf != old
+    assert "stale _xsrf" in caplog.text
+    assert len([p for p in sim.publishes if p.accepted]) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("login_redirect", SessionExpired, "redirected to its login page"),
+        ("captcha_redirect", CaptchaRequired, "redirected to .*/account/captcha"),
+        ("401", SessionExpired, r"refused the session \(HTTP 401\)"),
+        ("429", RateLimited, "slow down"),
+        ("500", ServerError, "server error 500"),
+        ("502_html", ServerError, "server error 502"),
+    ],
+)
+def test_each_touch_answer_has_its_class(
+    rt: Runtime, sim: HHSimulator, fault: str, error: type[Exception], message: str
+) -> None:
+    sim.open_window(RAISABLE)
+    rt.transport.list_resumes()
+    sim.inject(fault, "/applicant/resumes/touch")
+    with pytest.raises(error, match=message) as caught:
+        rt.transport.publish(RAISABLE)
+    assert len(sim.calls("POST", "/applicant/resumes/touch")) == 1  # nothing resent
+    if isinstance(caught.value, CaptchaRequired):
+        assert caught.value.captcha_url is not None
+        assert caught.value.captcha_url.startswith(sim.url + "/account/captcha?backurl=")
+    assert not sim.calls("GET", "/account/")  # redirects are never followed
+
+
+# ---- cookies ------------------------------------------------------------------------
+
+
+def test_set_cookie_sets_and_deletes() -> None:
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    assert parse_set_cookie("hhtoken=NEW; Path=/; Domain=.hh.ru; Secure; HttpOnly", now) == (
+        "hhtoken",
+        "NEW",
+    )
+    assert parse_set_cookie("x=; Max-Age=0; Path=/", now) == ("x", None)
+    assert parse_set_cookie("x=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT", now) == ("x", None)
+    assert parse_set_cookie("x=1; Expires=Thu, 01 Jan 2099 00:00:00 GMT", now) == ("x", "1")
+    assert parse_set_cookie("garbage", now) is None
+
+
+def test_rotated_cookies_are_saved_and_work_after_a_restart(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    sim.web.config.rotate_every = 2  # the old hhtoken stops working at once
+    first = make_web_runtime(environ, keyring_backend, sim)
+    original = stored(first).cookies["hhtoken"]
+    for _ in range(5):
+        first.transport.list_resumes()
+    rotated = stored(first).cookies["hhtoken"]
+    assert rotated != original and sim.web.current_token(original) is None
+    first.close()
+    restarted = build_runtime(environ, keyring_backend=keyring_backend)
+    try:
+        assert len(restarted.transport.list_resumes()) == 4  # the saved, current session
+    finally:
+        restarted.close()
+
+
+def test_without_saving_a_rotation_the_session_would_be_lost(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    """The check above can fail: a copy of the session from before the rotation no
+    longer works on the site."""
+    sim.web.config.rotate_every = 2
+    rt = make_web_runtime(environ, keyring_backend, sim)
+    before = stored(rt)
+    rt.transport.list_resumes()
+    rt.transport.list_resumes()
+    rt.web_sessions().save(before, rt.clock.now())  # as if the rotation was not kept
+    rt.transport.credentials_changed()
+    with pytest.raises(SessionExpired):
+        rt.transport.list_resumes()
+    rt.close()
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.DEBUG):
+        yield caplog
+
+
+def test_the_log_shows_each_step_and_no_cookie_value(
+    rt: Runtime, sim: HHSimulator, debug_log: pytest.LogCaptureFixture
+) -> None:
+    sim.web.config.rotate_every = 1
+    sim.open_window(RAISABLE)
+    rt.transport.list_resumes()
+    rt.transport.publish(RAISABLE)
+    sim.inject("captcha_redirect", "/applicant/resumes/touch")
+    with pytest.raises(CaptchaRequired):
+        rt.transport.publish(SECOND)
+    text = debug_log.text
+    assert "web GET /applicant/resumes -> 200 application/json" in text
+    assert "web POST /applicant/resumes/touch -> 200" in text
+    assert "Location=/account/captcha" in text
+    assert "hh.ru rotated cookies: hhtoken" in text
+    assert "web: 4 resumes" in text
+    for value in stored(rt).cookies.values():
+        if len(value) >= 12:
+            assert value not in text
+
+
+def test_multipart_is_what_the_simulator_reads() -> None:
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="resume"\r\n\r\nabc\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="undirectable"\r\n\r\ntrue\r\n--B--\r\n'
+    )
+    assert parse_multipart("multipart/form-data; boundary=B", body) == {
+        "resume": "abc",
+        "undirectable": "true",
+    }
+    assert parse_multipart("application/x-www-form-urlencoded", b"resume=abc") is None
