@@ -80,7 +80,7 @@ MESSAGES: dict[str, str] = {
     "web.done": "The {host} website session is stored in the secret store ({backend}): {count} cookies, resumes: {resumes}. Raising now goes through the website.",
     "web.no_resumes": "none",
     "web.bad_source": "Could not take the session: {detail}. Nothing was saved.",
-    "web.anonymous": "hh.ru sees these cookies as a guest, not a logged-in job seeker ({detail}). Log in to {host} in the browser as a job seeker and take the cookies again. Nothing was saved.",
+    "web.anonymous": "hh.ru sees no logged-in job seeker behind these cookies ({detail}). Log in to {host} in the browser as a job seeker and take the cookies again. Nothing was saved.",
     "web.expired": "hh.ru did not accept this session ({detail}). Log in to {host} in the browser again and take the cookies again. Nothing was saved.",
     "web.captcha": "hh.ru wants to make sure you are human (a captcha or a VPN check). Open {url} in the browser, pass the check and take the cookies again. Nothing was saved.",
     "web.unreachable": "Could not check the session: {detail}. Nothing was saved; try again later.",

@@ -7,15 +7,30 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli, notify_instance
+from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli, notify_instance
 from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
-from tray_app.core.errors import ConfigError
+from tray_app.adapters.web_login import (
+    WebLogin,
+    cookies_from_firefox,
+    cookies_from_text,
+    sign_in_with_cookies,
+)
+from tray_app.core.errors import (
+    AnonymousSession,
+    ApplicantApiClosed,
+    CaptchaRequired,
+    ConfigError,
+    RemoteError,
+    SessionExpired,
+    SessionImportError,
+)
 from tray_app.core.models import TokenPair
 from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.proxy import save_telegram_proxy
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
+from tray_app.wiring import Runtime
 
 
 def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
@@ -99,6 +114,8 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
+    if args.web or args.cookies is not None or args.firefox is not None:
+        return _login_web(cli, args)
     lang = cli.language
     runtime = cli.runtime()
     try:
@@ -127,11 +144,90 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
             client_secret=secret,
             redirect_uri=redirect_uri(settings.redirect_port),
         )
+        api_closed = _applicant_api_closed(runtime)
     except LoginError as exc:
         cli.complain(str(exc))
         return EXIT_FAILURE
     finally:
         runtime.close()
     cli.say(t("login.done", lang, backend=runtime.secrets.backend_name))
+    if api_closed:
+        cli.complain(t("login.api_closed", lang))
     notify_instance(cli, "credentials")
     return EXIT_OK
+
+
+def _applicant_api_closed(runtime: Runtime) -> bool:
+    """After an OAuth sign-in: does hh.ru still serve this application's resumes?"""
+    try:
+        runtime.api.list_resumes()
+    except ApplicantApiClosed:
+        return True
+    except RemoteError:
+        return False  # anything else shows up, with its own message, when raising
+    return False
+
+
+def _read_cookie_text(cli: Cli, source: str | None, host: str) -> str:
+    if source == "-" or (source is None and not cli.stdin.isatty()):
+        return cli.stdin.read()
+    if source is not None:
+        try:
+            return Path(source).expanduser().read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SessionImportError(f"{source}: {exc}") from None
+    cli.say(t("web.paste", cli.language, host=host))
+    lines = []
+    for line in cli.stdin:
+        if not line.strip():
+            break
+        lines.append(line)
+    return "".join(lines)
+
+
+def _login_web(cli: Cli, args: argparse.Namespace) -> int:
+    """``login --web``: the session from the user's browser, checked, then stored."""
+    lang = cli.language
+    runtime = cli.runtime()
+    try:
+        host = validate("web_host", args.host) if args.host else runtime.settings().web_host
+        if args.firefox is not None:
+            profile = Path(args.firefox).expanduser() if args.firefox else None
+            cookies, used = cookies_from_firefox(host, runtime, profile, cli.environ)
+            cli.say(t("web.firefox_profile", lang, profile=used))
+            source = f"Firefox {used.name}"
+        else:
+            cookies = cookies_from_text(_read_cookie_text(cli, args.cookies, host), host, runtime)
+            source = "cookies file" if args.cookies not in (None, "-") else "pasted cookies"
+        cli.say(t("web.checking", lang, host=host))
+        login = sign_in_with_cookies(runtime, cookies, host, source)
+    except SessionImportError as exc:
+        cli.complain(t("web.bad_source", lang, detail=exc))
+        return EXIT_FAILURE
+    except (AnonymousSession, SessionExpired) as exc:
+        key = "web.anonymous" if isinstance(exc, AnonymousSession) else "web.expired"
+        cli.complain(t(key, lang, detail=exc, host=host))
+        return EXIT_SIGN_IN
+    except CaptchaRequired as exc:
+        cli.complain(t("web.captcha", lang, url=exc.captcha_url or f"https://{host}"))
+        return EXIT_FAILURE
+    except RemoteError as exc:
+        cli.complain(t("web.unreachable", lang, detail=exc))
+        return EXIT_FAILURE
+    finally:
+        runtime.close()
+    cli.say(_web_done(login, runtime, lang))
+    notify_instance(cli, "credentials")
+    return EXIT_OK
+
+
+def _web_done(login: WebLogin, runtime: Runtime, lang: str) -> str:
+    titles = ", ".join(f"«{r.title}»" for r in login.resumes) or t("web.no_resumes", lang)
+    return t(
+        "web.done",
+        lang,
+        host=login.host,
+        backend=runtime.secrets.backend_name,
+        count=login.cookie_count,
+        resumes=titles,
+    )

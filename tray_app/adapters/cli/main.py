@@ -48,9 +48,26 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="sign-in state, last and next raises")
     status.add_argument("--json", action="store_true")
     sub.add_parser("resumes", help="list resumes with their ids")
-    login = sub.add_parser("login", help="sign in to hh.ru (OAuth)")
+    login = sub.add_parser(
+        "login", help="sign in to hh.ru: OAuth, or --web with the browser's session"
+    )
     login.add_argument("--paste", action="store_true", help="paste the code instead of a listener")
     login.add_argument("--timeout", type=float, default=300.0)
+    login.add_argument(
+        "--web", action="store_true", help="raise through the website with your browser's session"
+    )
+    source = login.add_mutually_exclusive_group()
+    source.add_argument(
+        "--cookies", metavar="FILE", help="Cookie header or cookies.txt; '-' reads stdin"
+    )
+    source.add_argument(
+        "--firefox",
+        nargs="?",
+        const="",
+        metavar="PROFILE",
+        help="take the session from Firefox (the profile in use, or this profile folder)",
+    )
+    login.add_argument("--host", help="the hh.ru site: hh.ru, spb.hh.ru, hh.kz, rabota.by…")
     imp = sub.add_parser("import-env", help="import the old script's .env file")
     imp.add_argument("path")
     config = sub.add_parser("config", help="read or change settings")

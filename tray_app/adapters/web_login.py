@@ -1,0 +1,73 @@
+"""Taking the user's hh.ru website session: from pasted text, a file, or Firefox.
+
+Shared by ``hh-raiser login --web`` and the settings window. Nothing is stored until
+the site has shown, with these cookies, a logged-in job seeker and their resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tray_app.core.errors import SessionImportError
+from tray_app.core.models import Resume
+from tray_app.storage import firefox
+from tray_app.storage.cookie_sources import cookies_for_host, session_cookies
+from tray_app.storage.settings import SettingsStore
+from tray_app.storage.web_session import HeldSession, WebSession
+from tray_app.wiring import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebLogin:
+    host: str
+    resumes: list[Resume]
+    cookie_count: int
+    source: str  # what the cookies came from, for the message
+
+
+def cookies_from_text(text: str, host: str, runtime: Runtime) -> dict[str, str]:
+    return session_cookies(text, host, runtime.clock.now())
+
+
+def cookies_from_firefox(
+    host: str,
+    runtime: Runtime,
+    profile: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], Path]:
+    """The first profile (the one in use first) that has current cookies for ``host``."""
+    profiles = [profile] if profile else firefox.find_profiles(environ)
+    if not profiles:
+        raise SessionImportError("no Firefox profile with a cookie database was found")
+    for candidate in profiles:
+        cookies = cookies_for_host(firefox.read_cookies(candidate, host), host, runtime.clock.now())
+        if cookies:
+            return cookies, candidate
+    names = ", ".join(p.name for p in profiles)
+    raise SessionImportError(f"Firefox has no cookies for {host} (profiles: {names})")
+
+
+def sign_in_with_cookies(
+    runtime: Runtime, cookies: Mapping[str, str], host: str, source: str
+) -> WebLogin:
+    """Checks the session on the site, then stores it and switches to the website.
+
+    Raises what the check found (AnonymousSession, SessionExpired, CaptchaRequired,
+    a TransientError) with nothing written.
+    """
+    held = HeldSession(WebSession(host, dict(cookies)))
+    transport = runtime.make_web_transport(host, held)
+    try:
+        resumes = transport.list_resumes()
+    finally:
+        transport.close()
+    runtime.web_sessions(host).save(held.session, runtime.clock.now())
+    store = SettingsStore(runtime.paths.settings_file)
+    store.save(replace(store.load(), transport="web", web_host=host))
+    log.info("website session for %s stored from %s: %d resumes", host, source, len(resumes))
+    return WebLogin(host, resumes, len(held.session.cookies), source)
