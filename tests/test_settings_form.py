@@ -151,14 +151,16 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
     tg: TelegramSimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The window's own buttons, in-process on a virtual screen, against the simulator."""
+    """The window's own buttons, in-process on a virtual screen, against the simulators.
+    (One test: Tk keeps its X connection after ``destroy``, so a second in-process
+    window on another virtual screen would die with it.)"""
     import tkinter
 
     from tray_app.adapters.cli.base import Cli
     from tray_app.adapters.settings_window.window import SettingsWindow
 
     monkeypatch.setenv("DISPLAY", desktop["DISPLAY"])
-    runtime = make_runtime(tg_environ, keyring_backend, sim)
+    runtime = make_runtime(tg_environ, keyring_backend, sim, with_tokens=False)
     root = tkinter.Tk()
     window = SettingsWindow(Cli(environ=tg_environ, keyring_backend=keyring_backend), runtime, root)
 
@@ -168,6 +170,11 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
             assert time.monotonic() < deadline, window.status.get()
             root.update()
             time.sleep(0.02)
+
+    def paste_session(cookies: dict[str, str]) -> None:
+        window.session_text.delete("1.0", "end")
+        window.session_text.insert("1.0", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        window._web_session(from_firefox=False)
 
     try:
         window.vars["telegram_bot_token"].set(tg.token)
@@ -180,12 +187,38 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         window.vars["margin_seconds"].set("abc")
         assert not window.save()
         assert "margin_seconds" in str(window.errors["margin_seconds"].cget("text"))
+        # the website session: checked on the site before anything is stored
+        assert window.vars["transport"].get() == "api"
+        paste_session(sim.web.anonymous())
+        pump_until("Ничего не сохранено")
+        assert runtime.web_sessions().load() is None
+        assert window.vars["transport"].get() == "api"
+        good = sim.web.login()
+        paste_session(good)
+        pump_until("сохранён")
+        root.update()
+        session = runtime.web_sessions().load()
+        assert session is not None and session.cookies["hhtoken"] == good["hhtoken"]
+        assert window.vars["transport"].get() == "web"
+        assert window.session_text.get("1.0", "end").strip() == ""  # not left on screen
         window.vars["margin_seconds"].set("9")
         assert window.save()
         assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
         stored = json.loads(runtime.paths.settings_file.read_text())
         assert (stored["telegram_chat_id"], stored["margin_seconds"]) == (str(CHAT), 9)
+        assert stored["transport"] == "web"  # the Save after the import keeps it
     finally:
         with contextlib.suppress(tkinter.TclError):
             root.destroy()
         runtime.close()
+
+
+def test_transport_and_site_are_validated_and_saved(form: tuple[SettingsForm, Runtime]) -> None:
+    settings_form, _ = form
+    values = {**settings_form.initial(), "transport": "website", "web_host": "not a host"}
+    errors = settings_form.validate(values)
+    assert "expected one of: api, web" in errors["transport"]
+    assert "host name" in errors["web_host"]
+    settings_form.save({**values, "transport": "web", "web_host": "https://spb.hh.ru/"})
+    saved = settings_form.store.load()
+    assert (saved.transport, saved.web_host) == ("web", "spb.hh.ru")

@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tray_app.core.errors import SessionImportError
+from tray_app.core.errors import (
+    AnonymousSession,
+    CaptchaRequired,
+    HHRaiserError,
+    RemoteError,
+    SessionExpired,
+    SessionImportError,
+)
 from tray_app.core.models import Resume
+from tray_app.i18n import t
+from tray_app.i18n.text import error_text
 from tray_app.storage import firefox
 from tray_app.storage.cookie_sources import cookies_for_host, session_cookies
 from tray_app.storage.settings import SettingsStore
@@ -71,3 +80,30 @@ def sign_in_with_cookies(
     store.save(replace(store.load(), transport="web", web_host=host))
     log.info("website session for %s stored from %s: %d resumes", host, source, len(resumes))
     return WebLogin(host, resumes, len(held.session.cookies), source)
+
+
+def done_text(login: WebLogin, backend: str, language: str) -> str:
+    titles = ", ".join(f"«{r.title}»" for r in login.resumes) or t("web.no_resumes", language)
+    return t(
+        "web.done",
+        language,
+        host=login.host,
+        backend=backend,
+        count=login.cookie_count,
+        resumes=titles,
+    )
+
+
+def problem_text(exc: HHRaiserError, host: str, language: str) -> str:
+    """Why the session was not taken, and what the user can do; nothing was saved."""
+    if isinstance(exc, SessionImportError):
+        return t("web.bad_source", language, detail=exc)
+    if isinstance(exc, AnonymousSession):
+        return t("web.anonymous", language, detail=exc, host=host)
+    if isinstance(exc, SessionExpired):
+        return t("web.expired", language, detail=exc, host=host)
+    if isinstance(exc, CaptchaRequired):
+        return t("web.captcha", language, url=exc.captcha_url or f"https://{host}")
+    if isinstance(exc, RemoteError):
+        return t("web.unreachable", language, detail=exc)
+    return error_text(exc, language)

@@ -10,15 +10,14 @@ from typing import Any
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli, notify_instance
 from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
 from tray_app.adapters.web_login import (
-    WebLogin,
     cookies_from_firefox,
     cookies_from_text,
+    done_text,
+    problem_text,
     sign_in_with_cookies,
 )
 from tray_app.core.errors import (
-    AnonymousSession,
     ApplicantApiClosed,
-    CaptchaRequired,
     ConfigError,
     RemoteError,
     SessionExpired,
@@ -201,33 +200,11 @@ def _login_web(cli: Cli, args: argparse.Namespace) -> int:
             source = "cookies file" if args.cookies not in (None, "-") else "pasted cookies"
         cli.say(t("web.checking", lang, host=host))
         login = sign_in_with_cookies(runtime, cookies, host, source)
-    except SessionImportError as exc:
-        cli.complain(t("web.bad_source", lang, detail=exc))
-        return EXIT_FAILURE
-    except (AnonymousSession, SessionExpired) as exc:
-        key = "web.anonymous" if isinstance(exc, AnonymousSession) else "web.expired"
-        cli.complain(t(key, lang, detail=exc, host=host))
-        return EXIT_SIGN_IN
-    except CaptchaRequired as exc:
-        cli.complain(t("web.captcha", lang, url=exc.captcha_url or f"https://{host}"))
-        return EXIT_FAILURE
-    except RemoteError as exc:
-        cli.complain(t("web.unreachable", lang, detail=exc))
-        return EXIT_FAILURE
+    except (SessionImportError, RemoteError) as exc:
+        cli.complain(problem_text(exc, host, lang))
+        return EXIT_SIGN_IN if isinstance(exc, SessionExpired) else EXIT_FAILURE
     finally:
         runtime.close()
-    cli.say(_web_done(login, runtime, lang))
+    cli.say(done_text(login, runtime.secrets.backend_name, lang))
     notify_instance(cli, "credentials")
     return EXIT_OK
-
-
-def _web_done(login: WebLogin, runtime: Runtime, lang: str) -> str:
-    titles = ", ".join(f"«{r.title}»" for r in login.resumes) or t("web.no_resumes", lang)
-    return t(
-        "web.done",
-        lang,
-        host=login.host,
-        backend=runtime.secrets.backend_name,
-        count=login.cookie_count,
-        resumes=titles,
-    )

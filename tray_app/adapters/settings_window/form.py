@@ -22,6 +22,8 @@ from tray_app.storage.settings import SettingsStore, to_text, validate
 log = logging.getLogger(__name__)
 
 SETTING_FIELDS = (
+    "transport",
+    "web_host",
     "client_id",
     "contact_email",
     "telegram_chat_id",

@@ -12,22 +12,46 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from tray_app import __version__
-from tray_app.adapters.cli.base import Cli
+from tray_app.adapters.cli.base import Cli, notify_instance
 from tray_app.adapters.cli.telegram import find_chat, send_checked
 from tray_app.adapters.settings_window.form import SettingsForm
-from tray_app.core.errors import HHRaiserError
+from tray_app.adapters.web_login import (
+    cookies_from_firefox,
+    cookies_from_text,
+    done_text,
+    problem_text,
+    sign_in_with_cookies,
+)
+from tray_app.core.errors import ConfigError, HHRaiserError
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
+from tray_app.storage.settings import validate
 from tray_app.transports.telegram import BotApi, BotConfig
 from tray_app.wiring import Runtime
 
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
-CHOICES = {"notify_level": ("all", "important", "off"), "language": ("ru", "en")}
+CHOICES = {
+    "notify_level": ("all", "important", "off"),
+    "language": ("ru", "en"),
+    "transport": ("web", "api"),
+}
+SUGGESTIONS = {"web_host": ("hh.ru", "spb.hh.ru", "hh.kz", "rabota.by")}
 BOOLEANS = ("telegram_commands",)
 SECRETS = ("client_secret", "telegram_bot_token", "access_token", "refresh_token")
 TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("hh", ("client_id", "client_secret", "contact_email", "access_token", "refresh_token")),
+    (
+        "hh",
+        (
+            "transport",
+            "web_host",
+            "client_id",
+            "client_secret",
+            "contact_email",
+            "access_token",
+            "refresh_token",
+        ),
+    ),
     (
         "telegram",
         (
@@ -81,6 +105,7 @@ class SettingsWindow:
             extra = len(fields)
             if tab == "hh":
                 self._button(frame, extra, "settings.sign_in", self._sign_in)
+                self._session_box(frame, extra + 1)
             if tab == "telegram":
                 self._button(frame, extra, "settings.find_chat", self._find_chat)
                 self._button(frame, extra + 1, "settings.send_test", self._send_test)
@@ -122,6 +147,8 @@ class SettingsWindow:
         widget: tk.Widget
         if key in CHOICES:
             widget = ttk.Combobox(frame, textvariable=var, values=CHOICES[key], state="readonly")
+        elif key in SUGGESTIONS:
+            widget = ttk.Combobox(frame, textvariable=var, values=SUGGESTIONS[key])
         elif key in BOOLEANS:
             widget = ttk.Checkbutton(frame, variable=var, onvalue="true", offvalue="false")
         else:
@@ -139,6 +166,26 @@ class SettingsWindow:
         ttk.Button(frame, text=self._text(key), command=action).grid(
             row=2 * row + 1, column=0, columnspan=2, sticky="w", pady=(8, 0)
         )
+
+    def _session_box(self, frame: ttk.Frame, row: int) -> None:
+        """The website session: paste a Cookie header / cookies.txt, or take Firefox's."""
+        ttk.Label(frame, text=self._text("settings.web_session"), wraplength=480).grid(
+            row=2 * row + 2, column=0, columnspan=2, sticky="w", pady=(12, 0)
+        )
+        self.session_text = tk.Text(frame, height=4, width=60, wrap="char")
+        self.session_text.grid(row=2 * row + 3, column=0, columnspan=2, sticky="we")
+        buttons = ttk.Frame(frame)
+        buttons.grid(row=2 * row + 4, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        ttk.Button(
+            buttons,
+            text=self._text("settings.web_check"),
+            command=lambda: self._web_session(from_firefox=False),
+        ).pack(side="left")
+        ttk.Button(
+            buttons,
+            text=self._text("settings.web_firefox"),
+            command=lambda: self._web_session(from_firefox=True),
+        ).pack(side="left", padx=4)
 
     def values(self) -> dict[str, str]:
         return {key: var.get() for key, var in self.vars.items()}
@@ -241,6 +288,40 @@ class SettingsWindow:
             return self._text("tgsetup.test_sent")
 
         self._with_bot(work)
+
+    def _web_session(self, *, from_firefox: bool) -> None:
+        """Checks the pasted (or Firefox's) session on the site, then stores it and
+        switches to the website; nothing is written when the check fails."""
+        try:
+            host = str(validate("web_host", self.vars["web_host"].get()))
+        except ConfigError as exc:
+            self.status.set(error_text(exc, self.language))
+            return
+        text = self.session_text.get("1.0", "end")
+        runtime, language = self.runtime, self.language
+
+        def work() -> str:
+            try:
+                if from_firefox:
+                    cookies, profile = cookies_from_firefox(host, runtime, environ=self.cli.environ)
+                    source = f"Firefox {profile.name}"
+                else:
+                    cookies, source = cookies_from_text(text, host, runtime), "settings window"
+                login = sign_in_with_cookies(runtime, cookies, host, source)
+            except HHRaiserError as exc:
+                return problem_text(exc, host, language)
+            notify_instance(Cli(environ=self.cli.environ, out=io.StringIO()), "credentials")
+            self._later(self._session_taken)
+            return done_text(login, runtime.secrets.backend_name, language)
+
+        self._in_background(work)
+
+    def _session_taken(self) -> None:
+        """The form now shows what was stored, so a later Save keeps it."""
+        settings = self.form.store.load()
+        self.vars["transport"].set(settings.transport)
+        self.vars["web_host"].set(settings.web_host)
+        self.session_text.delete("1.0", "end")
 
     def _sign_in(self) -> None:
         """Saves what is typed (client id and secret), then runs the browser sign-in."""
