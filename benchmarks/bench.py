@@ -2,7 +2,8 @@
 
 ``lag``:  raise lag after window + margin over N raises of ``hh-raiser run
           --headless`` with a short cooldown (p50, p95, max), and premature publishes,
-          optionally with the server's clock ahead or behind.
+          optionally with the server's clock ahead or behind; ``--web`` raises through
+          the simulated website with a logged-in session whose cookies rotate.
 ``tray``: time from start to the tray icon being visible (Xvfb + trayer, the real
           pystray backend), over several starts.
 ``tray-soak``: resident memory of the tray app over a long run of simulated raises
@@ -36,6 +37,7 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import SettingsStore
+from tray_app.storage.web_session import WebSession, WebSessionStore
 
 BENCH_CHAT = 4242
 
@@ -54,19 +56,25 @@ def _signed_in_home(sim: HHSimulator, env: dict[str, str], margin: float) -> App
 
 @contextmanager
 def headless_app(
-    sim: HHSimulator, margin: float, tg: TelegramSimulator | None = None
+    sim: HHSimulator, margin: float, tg: TelegramSimulator | None = None, *, web: bool = False
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """``hh-raiser run --headless`` in a fresh home, signed in to the simulator(s)."""
+    """``hh-raiser run --headless`` in a fresh home, signed in to the simulator(s)
+    (through the website session with ``web``)."""
     home = Path(tempfile.mkdtemp(prefix="hh-raiser-bench-"))
     env = {
         **os.environ,
         "HH_RAISER_HOME": str(home),
         "HH_RAISER_API_URL": sim.url,
         "HH_RAISER_OAUTH_URL": sim.url,
+        "HH_RAISER_WEB_URL": sim.url,
     }
     paths = _signed_in_home(sim, env, margin)
     secrets = SecretStore(service=paths.keyring_service)
     store = SettingsStore(paths.settings_file)
+    if web:
+        session = WebSession("hh.ru", sim.web.login())
+        WebSessionStore(secrets, "hh.ru").save(session, datetime.now(UTC))
+        store.set("transport", "web")
     if tg is not None:
         env["HH_RAISER_TELEGRAM_URL"] = tg.url
         tg.user_says(BENCH_CHAT, "/start")
@@ -90,10 +98,13 @@ def headless_app(
         process.wait(timeout=30)
 
 
-def bench_lag(raises: int, cooldown: float, margin: float, offset: float) -> dict[str, object]:
+def bench_lag(
+    raises: int, cooldown: float, margin: float, offset: float, web: bool
+) -> dict[str, object]:
     sim = HHSimulator(SimConfig(cooldown=cooldown, clock_offset=offset)).start()
+    sim.web.config.rotate_every = 3  # used with --web: hhtoken rotates every 3rd request
     try:
-        with headless_app(sim, margin):
+        with headless_app(sim, margin, web=web):
             deadline = time.monotonic() + raises * (cooldown + margin + 2) + 30
             while len([p for p in sim.publishes if p.accepted]) < raises:
                 if time.monotonic() > deadline:
@@ -104,6 +115,7 @@ def bench_lag(raises: int, cooldown: float, margin: float, offset: float) -> dic
             (p.at - p.window).total_seconds() - margin for p in accepted if p.window is not None
         )
         return {
+            "transport": "web" if web else "api",
             "raises": len(lags),
             "cooldown_s": cooldown,
             "margin_s": margin,
@@ -113,6 +125,7 @@ def bench_lag(raises: int, cooldown: float, margin: float, offset: float) -> dic
             "lag_max_s": round(max(lags), 3),
             "lag_min_s": round(min(lags), 3),
             "premature_publishes": len(sim.premature_publishes()),
+            "hhtoken_rotations": sum(s.rotations for s in sim.web.sessions.values()),
         }
     finally:
         sim.stop()
@@ -258,6 +271,7 @@ def main() -> None:
     lag.add_argument("--cooldown", type=float, default=3.0)
     lag.add_argument("--margin", type=float, default=1.0)
     lag.add_argument("--offset", type=float, default=0.0, help="server clock minus ours, s")
+    lag.add_argument("--web", action="store_true", help="through the website session")
     tray = sub.add_parser("tray")
     tray.add_argument("--starts", type=int, default=5)
     soak = sub.add_parser("tray-soak")
@@ -269,7 +283,7 @@ def main() -> None:
     idle.add_argument("--telegram", action="store_true", help="with a connected bot")
     args = parser.parse_args()
     if args.what == "lag":
-        result = bench_lag(args.raises, args.cooldown, args.margin, args.offset)
+        result = bench_lag(args.raises, args.cooldown, args.margin, args.offset, args.web)
     elif args.what == "tray":
         result = bench_tray_start(args.starts)
     elif args.what == "tray-soak":

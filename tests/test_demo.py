@@ -34,3 +34,27 @@ def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Pat
     assert out.count("поднято") >= 2, out
     assert "📱 Telegram: " in out  # the stand-in phone shows what Telegram would say
     assert "остановлен" in out
+
+
+def test_the_website_demo_raises_through_the_simulated_site(tmp_path: Path) -> None:
+    hidden = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env.update(HH_RAISER_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "-v", "demo", "--web", "--headless"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(9)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.count("поднято") >= 2, out
+    assert "web POST /applicant/resumes/touch -> 200" in err  # -v: the log on stderr
+    assert "hh.ru rotated cookies: hhtoken" in err

@@ -64,10 +64,14 @@ class Service:
         self.control.start()
         self.commands.start()
         runtime = self.runtime
+        settings = runtime.settings()
         log.info(
-            "HH Raiser %s started: api %s, keyring %s, settings %s, history %s",
+            "HH Raiser %s started: transport %s (%s), keyring %s, settings %s, history %s",
             __version__,
-            runtime.endpoints.api,
+            settings.transport,
+            runtime.endpoints.web_url(settings.web_host)
+            if settings.transport == "web"
+            else runtime.endpoints.api,
             runtime.secrets.backend_name,
             runtime.paths.settings_file,
             runtime.paths.history_file,

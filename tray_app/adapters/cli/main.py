@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run against the built-in hh.ru simulator")
     demo.add_argument("--headless", action="store_true", help="in the console, no tray icon")
     demo.add_argument("--cooldown", type=int, default=20, help="seconds between raises")
+    demo.add_argument(
+        "--web", action="store_true", help="raise through the simulated website session"
+    )
     raise_now = sub.add_parser("raise-now", help="raise what is due now")
     raise_now.add_argument("--resume", metavar="ID")
     raise_now.add_argument("--json", action="store_true")

@@ -31,7 +31,8 @@ from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
-from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, Runtime
+from tray_app.storage.web_session import WebSession
+from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, WEB_URL_ENV, Runtime
 
 log = logging.getLogger(__name__)
 DEMO_CHAT = 100500
@@ -154,6 +155,7 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
         HOME_ENV: home,
         API_URL_ENV: sim.url,
         OAUTH_URL_ENV: sim.url,
+        WEB_URL_ENV: sim.url,
         TELEGRAM_URL_ENV: phone.url,
     }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
@@ -165,13 +167,17 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             language=cli.language,
             contact_email="demo@example.com",
             telegram_chat_id=str(DEMO_CHAT),
+            transport="web" if args.web else "api",
         )
     )
+    sim.web.config.rotate_every = 5  # the site rotates cookies; the log shows them kept
     try:
         with InstanceLock(demo.paths.lock_file).acquire():
             runtime = demo.runtime(long_running=True)
             token = sim.issue_tokens()
             TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
+            session = WebSession(runtime.settings().web_host, sim.web.login())
+            runtime.web_sessions().save(session, runtime.clock.now())
             runtime.secrets.set(TELEGRAM_BOT_TOKEN, phone.token)
             cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
             return _serve(demo, runtime, tray)
@@ -194,4 +200,4 @@ def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
     if has_account:
         return cmd_run(cli, args)
     cli.say(t("demo.no_account", cli.language))
-    return cmd_demo(cli, argparse.Namespace(cooldown=20, headless=False))
+    return cmd_demo(cli, argparse.Namespace(cooldown=20, headless=False, web=False))
