@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tray_app.simulator.hh import HHSimulator, SimToken
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
+from tray_app.storage.web_session import WebSessionStore
 
 from .conftest import CHAT, in_ci, wait_until
 
@@ -346,3 +348,43 @@ def test_telegram_in_a_real_run_and_the_bot_token_in_no_file(
         assert secret_part not in path.read_text(errors="replace"), f"bot token in {path}"
     for output in outputs:
         assert secret_part not in output
+
+
+def test_a_website_session_in_a_real_run_rotating_and_in_no_file(
+    env: dict[str, str], sim: HHSimulator
+) -> None:
+    """``login --web`` from stdin, then ``run --headless`` raises through the site with
+    the session in gnome-keyring; rotated cookies are kept across a restart and no
+    cookie value reaches a file or the output."""
+    sim.web.config.rotate_every = 2
+    cookies = sim.web.login()
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    login = hh(env, "-v", "login", "--web", "--cookies", "-", stdin=header)
+    assert login.returncode == 0, login.stderr
+    assert "Python-разработчик" in login.stdout
+    hh(env, "config", "set", "margin_seconds", "0")
+    for resume in sim.resumes.values():
+        resume.updated_at = sim.now() - timedelta(hours=5)
+    sim.open_window(A, in_seconds=-5)
+    process = start_headless(env)
+    try:
+        wait_until(lambda: [t.status for t in sim.web.touches] == [200], timeout=20)
+        status = json.loads(hh(env, "status", "--json").stdout)
+        assert (status["transport"], status["auth"]["state"]) == ("web", "ok")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "hh.ru rotated cookies: hhtoken" in err
+    assert sim.web.current_token(cookies["hhtoken"]) is None  # the imported one is dead
+    again = hh(env, "resumes")  # a new process: the rotated session from the keyring
+    assert again.returncode == 0 and "Python-разработчик" in again.stdout, again.stderr
+    current = WebSessionStore(SecretStore(service=app_paths(env).keyring_service), "hh.ru")
+    session = current.load()
+    assert session is not None
+    values = {v for v in (*cookies.values(), *session.cookies.values()) if len(v) >= 12}
+    home = Path(env["HH_RAISER_HOME"])
+    texts = [p.read_text(errors="replace") for p in home.rglob("*") if p.is_file()]
+    texts += [login.stdout, login.stderr, out, err, again.stdout, again.stderr]
+    for value in values:
+        assert not any(value in text for text in texts), f"{value[:6]}… leaked"
