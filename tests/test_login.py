@@ -15,6 +15,7 @@ from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.paths import app_paths
 from tray_app.storage.secrets import CLIENT_SECRET, SecretStore, TokenStore
+from tray_app.storage.settings import SettingsStore
 
 from .conftest import write_settings
 
@@ -135,3 +136,17 @@ def test_parse_redirect_forms() -> None:
     assert parse_redirect("http://127.0.0.1:8765/callback?code=C1&state=S").code == "C1"
     assert parse_redirect("?error=access_denied").error == "access_denied"
     assert parse_redirect("  C2 ").code == "C2"
+
+
+def test_an_oauth_login_that_works_switches_back_to_the_api(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator, home: Path
+) -> None:
+    write_settings(home, client_id="SIMCLIENTID", redirect_port=free_port(), transport="web")
+    cli, _ = make_cli(
+        environ,
+        keyring_backend,
+        secret_prompt=lambda _: "SIMCLIENTSECRET",
+        open_browser=browser_that_approves,
+    )
+    assert main(["login", "--timeout", "10"], cli) == 0
+    assert SettingsStore(home / "config" / "settings.json").load().transport == "api"

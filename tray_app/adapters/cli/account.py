@@ -152,6 +152,8 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     cli.say(t("login.done", lang, backend=runtime.secrets.backend_name))
     if api_closed:
         cli.complain(t("login.api_closed", lang))
+    else:  # signing in to the API means raising through it (it works)
+        SettingsStore(cli.paths.settings_file).set("transport", "api")
     notify_instance(cli, "credentials")
     return EXIT_OK
 
