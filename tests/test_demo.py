@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 
-def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Path) -> None:
-    # no keyring, no display: the console demo (the tray one is in test_tray_e2e)
+def run_console_demo(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """No keyring, no display: the console demo (the tray one is in test_tray_e2e),
+    stopped with Ctrl+C after nine seconds."""
     hidden = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(HH_RAISER_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app"],
+        [sys.executable, "-m", "tray_app", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -29,7 +30,12 @@ def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Pat
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, err
+    return process.returncode, out, err
+
+
+def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Path) -> None:
+    code, out, err = run_console_demo(tmp_path)
+    assert code == 0, err
     assert "Демо" in out
     assert out.count("поднято") >= 2, out
     assert "📱 Telegram: " in out  # the stand-in phone shows what Telegram would say
@@ -37,24 +43,8 @@ def test_no_account_starts_the_demo_which_raises_and_stops_cleanly(tmp_path: Pat
 
 
 def test_the_website_demo_raises_through_the_simulated_site(tmp_path: Path) -> None:
-    hidden = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
-    env = {k: v for k, v in os.environ.items() if k not in hidden}
-    env.update(HH_RAISER_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "-v", "demo", "--web", "--headless"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        time.sleep(9)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, err
+    code, out, err = run_console_demo(tmp_path, "-v", "demo", "--web", "--headless")
+    assert code == 0, err
     assert out.count("поднято") >= 2, out
     assert "web POST /applicant/resumes/touch -> 200" in err  # -v: the log on stderr
     assert "hh.ru rotated cookies: hhtoken" in err

@@ -154,41 +154,35 @@ def test_an_unexpected_page_names_what_is_missing(
         rt.transport.list_resumes()
 
 
-def test_an_anonymous_visitor_is_told_apart_from_a_logged_in_one(
-    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
-) -> None:
-    rt = make_web_runtime(environ, keyring_backend, sim)
-    rt.web_sessions().save(WebSession("hh.ru", sim.web.anonymous()), rt.clock.now())
+def use_session(rt: Runtime, cookies: dict[str, str]) -> None:
+    """As if the user imported these cookies."""
+    rt.web_sessions().save(WebSession("hh.ru", cookies), rt.clock.now())
     rt.transport.credentials_changed()
+
+
+def test_an_anonymous_visitor_is_told_apart_from_a_logged_in_one(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    use_session(rt, sim.web.anonymous())
     with pytest.raises(SessionExpired, match="redirected to its login page"):
         rt.transport.list_resumes()
     sim.web.config.anonymous_list = "page"  # some pages render for guests instead
     with pytest.raises(AnonymousSession, match="anonymous visitor"):
         rt.transport.list_resumes()
-    rt.close()
 
 
-def test_an_employer_session_is_not_a_job_seeker(
-    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
-) -> None:
-    rt = make_web_runtime(environ, keyring_backend, sim)
-    rt.web_sessions().save(WebSession("hh.ru", sim.web.login("employer")), rt.clock.now())
-    rt.transport.credentials_changed()
+def test_an_employer_session_is_not_a_job_seeker(rt: Runtime, sim: HHSimulator) -> None:
+    use_session(rt, sim.web.login("employer"))
     with pytest.raises(AnonymousSession, match="logged in as 'employer'"):
         rt.transport.list_resumes()
-    rt.close()
 
 
-def test_no_stored_session_says_how_to_get_one(
-    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
-) -> None:
-    rt = make_web_runtime(environ, keyring_backend, sim)
+def test_no_stored_session_says_how_to_get_one(rt: Runtime) -> None:
     rt.web_sessions().delete()
     rt.transport.credentials_changed()
     assert not rt.has_account()
     with pytest.raises(SessionExpired, match="hh-raiser login --web"):
         rt.transport.list_resumes()
-    rt.close()
 
 
 # ---- the touch ----------------------------------------------------------------------
