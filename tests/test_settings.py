@@ -120,13 +120,17 @@ def test_unknown_config_key_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_every_message_exists_in_both_languages() -> None:
-    from tray_app.core.models import Outcome
+    from tray_app.core.models import AuthState, Outcome
     from tray_app.i18n import en, ru
 
     assert set(ru.MESSAGES) == set(en.MESSAGES)
     for outcome in Outcome:
         assert f"outcome.{outcome.value}" in ru.MESSAGES
         assert f"outcome_name.{outcome.value}" in ru.MESSAGES
+    for state in AuthState:
+        assert f"auth.{state.value}" in ru.MESSAGES
+        if state not in (AuthState.OK, AuthState.UNKNOWN):  # the tray shows its own line
+            assert f"tray.auth.{state.value}" in ru.MESSAGES
 
 
 def test_import_env_points_at_a_bad_value(tmp_path: Path) -> None:
