@@ -170,6 +170,8 @@ def _applicant_api_closed(runtime: Runtime) -> bool:
 
 
 def _read_cookie_text(cli: Cli, source: str | None, host: str) -> str:
+    if cli.stdin is None:  # a windowed build started without a console
+        raise SessionImportError("no input: use --cookies FILE or --firefox")
     if source == "-" or (source is None and not cli.stdin.isatty()):
         return cli.stdin.read()
     if source is not None:

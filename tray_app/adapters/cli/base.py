@@ -56,7 +56,7 @@ class Cli:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdin: TextIO | None = field(default_factory=lambda: sys.stdin)  # None: windowed build
     keyring_backend: KeyringBackend | None = None
     prompt: Callable[[str], str] = input
     secret_prompt: Callable[[str], str] = getpass.getpass

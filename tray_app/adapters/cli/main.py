@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from tray_app import __version__
+from tray_app.adapters.bundle import prepare_process
 from tray_app.adapters.cli import telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import (
@@ -16,6 +17,7 @@ from tray_app.adapters.cli.base import (
     Cli,
 )
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
+from tray_app.adapters.cli.selfcheck import cmd_self_check
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
 from tray_app.adapters.logs import setup_logging
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("key", choices=list(FIELDS))
     set_.add_argument("value")
     telegram.add_parser(sub)
+    check = sub.add_parser(
+        "self-check", help="what this installation uses: keyring, tray, menus, paths"
+    )
+    check.add_argument("--json", action="store_true")
+    check.add_argument("--headless", action="store_true", help="a server: no tray is needed")
     settings = sub.add_parser("settings", help="the settings window")
     settings.add_argument("--tab", choices=TAB_NAMES, default="hh", help="the tab to show")
     return parser
@@ -117,6 +124,7 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "config": cmd_config,
     "telegram": telegram.cmd_telegram,
     "settings": cmd_settings,
+    "self-check": cmd_self_check,
 }
 
 
@@ -128,7 +136,9 @@ def _language(paths: AppPaths) -> str:
 
 
 def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
-    cli = cli or Cli()
+    if cli is None:
+        prepare_process()  # the real process only (tests pass their own Cli)
+        cli = Cli()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:

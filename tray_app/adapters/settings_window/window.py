@@ -12,6 +12,7 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from tray_app import __version__
+from tray_app.adapters.bundle import asset_path
 from tray_app.adapters.cli.base import Cli, notify_instance
 from tray_app.adapters.cli.telegram import find_chat, send_checked
 from tray_app.adapters.settings_window.form import SettingsForm
@@ -78,6 +79,7 @@ class SettingsWindow:
         self.language = runtime.settings().language
         self.root = root or tk.Tk()
         self.root.title(t("settings.title", self.language))
+        self._set_icon()
         self.root.bind("<Escape>", lambda _e: self.close())
         self.root.protocol("WM_DELETE_WINDOW", self.close)
         self.vars: dict[str, tk.StringVar] = {}
@@ -86,6 +88,13 @@ class SettingsWindow:
         self._pending: queue.Queue[Callable[[], None]] = queue.Queue()
         self._build(tab)
         self.root.after(DRAIN_MS, self._drain)
+
+    def _set_icon(self) -> None:
+        """The app's icon, from the bundle in the built app (``assets/``)."""
+        icon = asset_path("hh-raiser.png")
+        if icon.exists():
+            self._icon = tk.PhotoImage(master=self.root, file=str(icon))
+            self.root.iconphoto(True, self._icon)
 
     def _text(self, key: str, **values: object) -> str:
         return t(key, self.language, **values)

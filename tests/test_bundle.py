@@ -1,0 +1,109 @@
+"""What differs in the built app, checked without building: the bundle path, the
+library path given back to system programs, a windowed build without streams, and
+self-check's verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tray_app.adapters import bundle
+from tray_app.adapters.cli import selfcheck
+from tray_app.adapters.cli.base import Cli
+from tray_app.adapters.cli.main import main
+from tray_app.adapters.logs import setup_logging
+from tray_app.storage.memory_keyring import MemoryKeyring
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_assets_come_from_the_checkout_or_the_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert bundle.asset_path("hh-raiser.png") == ROOT / "assets" / "hh-raiser.png"
+    assert bundle.asset_path("hh-raiser.png").is_file()
+    monkeypatch.setattr(sys, "_MEIPASS", "/opt/hh-raiser/_internal", raising=False)
+    assert bundle.asset_path("x.png") == Path("/opt/hh-raiser/_internal/assets/x.png")
+
+
+def test_system_programs_get_the_users_library_path_back() -> None:
+    frozen = {"LD_LIBRARY_PATH": "/opt/app/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/local/lib"}
+    bundle.restore_library_path(frozen, frozen=True)
+    assert frozen == {"LD_LIBRARY_PATH": "/usr/local/lib"}
+    unset = {"LD_LIBRARY_PATH": "/opt/app/_internal"}
+    bundle.restore_library_path(unset, frozen=True)
+    assert unset == {}
+    from_source = {"LD_LIBRARY_PATH": "/mine"}
+    bundle.restore_library_path(from_source, frozen=False)
+    assert from_source == {"LD_LIBRARY_PATH": "/mine"}
+
+
+def test_a_windowed_build_without_streams_logs_to_its_file_and_runs_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A windowed Windows build has ``sys.stdout`` and ``sys.stderr`` set to None."""
+    monkeypatch.setattr(sys, "stderr", None)
+    monkeypatch.setattr(sys, "stdout", None)
+    cli = Cli(
+        environ={"HH_RAISER_HOME": str(tmp_path / "home")},
+        out=None,  # type: ignore[arg-type]
+        err=None,  # type: ignore[arg-type]
+        stdin=None,
+        keyring_backend=MemoryKeyring(),
+    )
+    assert main(["config", "set", "margin_seconds", "3"], cli) == 0
+    assert main(["status"], cli) == 4  # not signed in yet: said with no stream to say it on
+    assert main(["login", "--web"], cli) == 1  # no console to paste into: said in the log
+    log = (tmp_path / "home" / "logs").glob("*.log")
+    assert any(path.read_text() for path in log)
+    setup_logging(tmp_path / "again.log")  # and again, idempotent, with no stderr
+
+
+def check(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    tray: tuple[str | None, str | None, bool, bool],
+    keyring: MemoryKeyring | None,
+    headless: bool = False,
+) -> tuple[int, dict[str, object]]:
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: tray)
+    out = io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=keyring)
+    if keyring is None:
+        from keyring.backends import fail
+
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+    code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=headless))
+    return code, dict(json.loads(out.getvalue()))
+
+
+def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    good = ("pystray._appindicator", None, True, True)
+    code, report = check(monkeypatch, tmp_path, tray=good, keyring=MemoryKeyring())
+    assert code == 0 and report["problems"] == []
+    assert report["keyring"] == "tray_app.storage.memory_keyring.MemoryKeyring"
+    assert report["assets"] == str(ROOT / "assets")
+    menuless = ("pystray._xorg", "no menu: install PyGObject", False, False)
+    code, report = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring())
+    assert code == 1 and report["problems"] == ["tray: no menu: install PyGObject"]
+    code, _ = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring(), headless=True)
+    assert code == 0
+    code, report = check(monkeypatch, tmp_path, tray=good, keyring=None)
+    assert code == 1 and str(report["problems"]).startswith("['keyring: no usable keyring")
+
+
+def test_self_check_for_people_names_each_part(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(selfcheck, "_tray", lambda _l: ("pystray._gtk", None, True, False))
+    out = io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=MemoryKeyring())
+    assert selfcheck.cmd_self_check(cli, argparse.Namespace(json=False, headless=False)) == 0
+    text = out.getvalue()
+    for label in ("Версия", "Хранилище секретов", "pystray._gtk", "Меню у значка: да"):
+        assert label in text
+    assert "Уведомления на рабочем столе: нет" in text and "Всё нужное есть." in text

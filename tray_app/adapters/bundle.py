@@ -1,0 +1,73 @@
+"""Running from the PyInstaller build (``build.spec``) as well as from a checkout.
+
+What differs in the frozen app: files come from the bundle folder, a windowed
+Windows build has no console (``sys.stdout`` is None), and on Linux the bootloader
+points ``LD_LIBRARY_PATH`` at the bundled libraries, which system programs started
+from the app (``xdg-open``, the browser) must not inherit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+
+LIBRARY_PATH = "LD_LIBRARY_PATH"
+SAVED_SUFFIX = "_ORIG"  # where PyInstaller's bootloader keeps the user's own value
+
+
+def is_frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
+
+
+def bundle_dir() -> Path:
+    """The folder with ``assets/``: the bundle's in the frozen app, else the checkout's."""
+    bundled = getattr(sys, "_MEIPASS", None)
+    return Path(bundled) if bundled else Path(__file__).resolve().parents[2]
+
+
+def asset_path(name: str) -> Path:
+    return bundle_dir() / "assets" / name
+
+
+def restore_library_path(environ: MutableMapping[str, str], *, frozen: bool) -> None:
+    """Gives child processes the user's ``LD_LIBRARY_PATH`` back.
+
+    This process already loaded what it needs (the dynamic loader reads the variable
+    once, at start), and our own children (the settings window) are the frozen app
+    again, whose bootloader sets it anew; a browser or ``xdg-open`` would otherwise
+    load our bundled GTK and fail."""
+    if not frozen:
+        return
+    for name in (LIBRARY_PATH, "DYLD_LIBRARY_PATH"):
+        saved = environ.pop(name + SAVED_SUFFIX, None)
+        if saved is not None:
+            environ[name] = saved
+        else:
+            environ.pop(name, None)
+
+
+def attach_windows_console() -> None:
+    """A windowed Windows build has no console: when started from one (``hh-raiser
+    self-check`` in cmd.exe), write to it; when started from the Start menu, stay
+    silent (every writer here accepts ``None`` streams)."""
+    current = sys.platform  # not narrowed by mypy: this module is checked on Linux too
+    if current != "win32" or sys.stdout is not None:
+        return
+    import ctypes
+
+    attach_parent_process = -1
+    if not ctypes.windll.kernel32.AttachConsole(attach_parent_process):  # type: ignore[attr-defined,unused-ignore]
+        return
+    with contextlib.suppress(OSError):
+        sys.stdout = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        sys.stderr = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        sys.stdin = open("CONIN$", encoding="utf-8", errors="replace")  # noqa: SIM115
+
+
+def prepare_process() -> None:
+    """Called first by the command line entry point."""
+    attach_windows_console()
+    restore_library_path(os.environ, frozen=is_frozen())

@@ -1,0 +1,142 @@
+"""``hh-raiser self-check``: what this installation (or built executable) really
+uses — keyring backend, tray backend, menus, notifications, paths — so a user's
+report says it, and a build can be checked before it ships."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tray_app import __version__
+from tray_app.adapters.autostart import launch_command
+from tray_app.adapters.bundle import asset_path, is_frozen
+from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
+from tray_app.core.errors import ConfigError, SecretStoreError
+from tray_app.i18n import t
+from tray_app.storage.secrets import SecretStore
+from tray_app.storage.settings import SettingsStore
+
+
+@dataclass(frozen=True)
+class Report:
+    version: str
+    frozen: bool
+    executable: str
+    python: str
+    system: str
+    keyring: str | None
+    keyring_problem: str | None
+    tray_backend: str | None
+    tray_problem: str | None
+    menus: bool
+    notifications: bool
+    transport: str
+    web_host: str
+    config_dir: str
+    data_dir: str
+    log_dir: str
+    assets: str | None  # the app icon in the bundle (or the checkout); None if missing
+    start_at_login: list[str]
+
+    def problems(self, *, headless: bool) -> list[str]:
+        found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
+        if not headless and not self.menus:
+            found.append(f"tray: {self.tray_problem or 'no menu'}")
+        if self.assets is None:
+            found.append("assets: the app icon is missing from the bundle")
+        return found
+
+
+def _keyring(cli: Cli) -> tuple[str | None, str | None]:
+    """The backend in use, after a read that proves it answers."""
+    try:
+        secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
+        secrets.get("self-check")
+    except SecretStoreError as exc:
+        return None, str(exc)
+    return secrets.backend_name, None
+
+
+def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
+    """pystray's backend as this process would load it, and what it can do."""
+    from tray_app.adapters.tray.app import (
+        TrayUnavailable,
+        _notifications_available,
+        load_pystray,
+    )
+
+    try:
+        pystray = load_pystray(language)
+    except TrayUnavailable as exc:
+        try:
+            import pystray as bare  # a menu-less backend still names itself
+        except Exception:  # noqa: BLE001 - no display: nothing loads at all
+            return None, str(exc), False, False
+        return bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION)
+    return pystray.Icon.__module__, None, True, _notifications_available(pystray)
+
+
+def collect(cli: Cli) -> Report:
+    paths = cli.paths
+    try:
+        settings = SettingsStore(paths.settings_file).load()
+        transport, web_host = settings.transport, settings.web_host
+    except ConfigError as exc:
+        transport = web_host = f"? ({exc})"
+    keyring_name, keyring_problem = _keyring(cli)
+    tray, tray_problem, menus, notifications = _tray(cli.language)
+    return Report(
+        version=__version__,
+        frozen=is_frozen(),
+        executable=sys.executable,
+        python=platform.python_version(),
+        system=f"{platform.system()} {platform.release()} {platform.machine()}",
+        keyring=keyring_name,
+        keyring_problem=keyring_problem,
+        tray_backend=tray,
+        tray_problem=tray_problem,
+        menus=menus,
+        notifications=notifications,
+        transport=transport,
+        web_host=web_host,
+        config_dir=str(paths.config_dir),
+        data_dir=str(paths.data_dir),
+        log_dir=str(paths.log_dir),
+        assets=str(icon.parent) if (icon := asset_path("hh-raiser.png")).exists() else None,
+        start_at_login=launch_command(cli.environ),
+    )
+
+
+def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
+    """Exit 1 when no keyring is usable, or (unless ``--headless``) the tray would
+    have no menu."""
+    report = collect(cli)
+    problems = report.problems(headless=args.headless)
+    if args.json:
+        cli.say(json.dumps({**asdict(report), "problems": problems}, ensure_ascii=False))
+        return EXIT_FAILURE if problems else EXIT_OK
+    lang = cli.language
+    yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
+    rows: list[tuple[str, Any]] = [
+        ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
+        ("executable", report.executable),
+        ("system", f"{report.system}, Python {report.python}"),
+        ("keyring", report.keyring or f"{no}: {report.keyring_problem}"),
+        ("tray", report.tray_backend or no),
+        ("menus", yes if report.menus else f"{no}: {report.tray_problem}"),
+        ("notifications", yes if report.notifications else no),
+        ("transport", f"{report.transport} ({report.web_host})"),
+        ("config", report.config_dir),
+        ("data", report.data_dir),
+        ("logs", report.log_dir),
+        ("assets", report.assets or no),
+        ("autostart", " ".join(report.start_at_login)),
+    ]
+    for key, value in rows:
+        cli.say(f"{t(f'selfcheck.{key}', lang)}: {value}")
+    cli.say(t("selfcheck.ok" if not problems else "selfcheck.problems", lang, n=len(problems)))
+    return EXIT_FAILURE if problems else EXIT_OK
