@@ -175,3 +175,19 @@ def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+BUILT_ENV = "HH_RAISER_BUILT_EXE"
+BUILT_DEFAULT = Path(__file__).parent.parent / "dist" / "hh-raiser" / "hh-raiser"
+
+
+def built_executable() -> Path:
+    """The executable ``scripts/build`` made (``scripts/test`` builds it first); the
+    tests of the built app fail in CI without it and are skipped elsewhere."""
+    path = Path(os.environ.get(BUILT_ENV) or BUILT_DEFAULT)
+    if not path.is_file():
+        message = f"no built executable at {path}: run scripts/build (scripts/test does)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

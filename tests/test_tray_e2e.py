@@ -19,7 +19,7 @@ from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
 
-from .conftest import CHAT, wait_until
+from .conftest import CHAT, built_executable, wait_until
 from .desktop import desktop, screenshot, wait_for_window, window_gone, xdotool  # noqa: F401
 from .test_cli_integration import hh, import_tokens, secret_service  # noqa: F401
 
@@ -40,9 +40,21 @@ def app_env(desktop: dict[str, str], tg_environ: dict[str, str]) -> dict[str, st
     return {**desktop, **tg_environ, "PYTHONUNBUFFERED": "1"}
 
 
+@pytest.fixture(params=["pip", "built"])
+def app_command(request: pytest.FixtureRequest) -> list[str]:
+    """The app as installed with pip, and as built by ``scripts/build``."""
+    if request.param == "built":
+        return [str(built_executable())]
+    return [sys.executable, "-m", "tray_app"]
+
+
 @pytest.fixture
 def tray(
-    app_env: dict[str, str], sim: HHSimulator, tg: TelegramSimulator, tmp_path: Path
+    app_env: dict[str, str],
+    app_command: list[str],
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+    tmp_path: Path,
 ) -> Iterator[subprocess.Popen[str]]:
     import_tokens(app_env, sim, tmp_path, telegram_token=tg.token, chat_id=CHAT)
     for key, value in (("enabled_resumes", ""), ("margin_seconds", "600")):
@@ -50,7 +62,7 @@ def tray(
     for resume_id in list(sim.resumes):
         sim.open_window(resume_id, in_seconds=3600)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "-v", "run"],
+        [*app_command, "-v", "run"],
         env=app_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

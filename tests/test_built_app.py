@@ -1,0 +1,135 @@
+"""The executable built from ``build.spec`` (``scripts/build``), run as a user would:
+its version, its self-check inside a desktop session with a real keyring, sign-in
+both ways, and a headless run that raises against the simulators. The tray itself
+is driven by ``test_tray_e2e.py``, for the built app too."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tray_app.simulator.hh import HHSimulator
+from tray_app.storage.paths import app_paths
+
+from .conftest import built_executable, wait_until
+from .desktop import desktop  # noqa: F401
+from .test_cli_integration import secret_service, write_env_file  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+
+@pytest.fixture
+def exe() -> Path:
+    return built_executable()
+
+
+@pytest.fixture
+def env(environ: dict[str, str]) -> dict[str, str]:
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY")
+    return {**{k: v for k, v in os.environ.items() if k not in hidden}, **environ}
+
+
+def run(
+    exe: Path, env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(exe), *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def self_check(exe: Path, env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
+    result = run(exe, env, "self-check", "--json", *args)
+    return result.returncode, dict(json.loads(result.stdout))
+
+
+def test_version(exe: Path, env: dict[str, str]) -> None:
+    result = run(exe, env, "--version")
+    assert (result.returncode, result.stdout.strip()) == (0, "hh-raiser 0.1.0")
+
+
+def test_self_check_in_a_desktop_session_reports_what_the_build_carries(
+    exe: Path,
+    env: dict[str, str],
+    desktop: dict[str, str],  # noqa: F811
+) -> None:
+    code, report = self_check(exe, {**env, **desktop})
+    assert code == 0, report["problems"]
+    assert report["frozen"] is True and report["executable"] == str(exe)
+    assert report["keyring"] == "keyring.backends.SecretService.Keyring"
+    assert report["tray_backend"] in ("pystray._appindicator", "pystray._gtk")
+    assert report["menus"] is True
+    assert report["start_at_login"] == [str(exe)]  # the executable itself, no Python
+    assert report["assets"] == str(exe.parent / "_internal" / "assets")
+    assert report["config_dir"] == str(app_paths(env).config_dir)
+
+
+def test_self_check_fails_without_a_tray_or_a_keyring(exe: Path, env: dict[str, str]) -> None:
+    code, report = self_check(exe, env)  # no display
+    assert code == 1 and report["menus"] is False
+    assert [p.split(":")[0] for p in report["problems"]] == ["tray"]
+    assert self_check(exe, env, "--headless")[0] == 0  # a server needs no tray
+    no_keyring = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    code, report = self_check(exe, no_keyring, "--headless")
+    assert code == 1 and report["keyring"] is None
+    assert "keyring" in report["problems"][0]
+
+
+def test_the_built_app_raises_headless_after_importing_the_old_env(
+    exe: Path, env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    token = sim.issue_tokens()
+    imported = run(exe, env, "import-env", str(write_env_file(tmp_path / ".env", token)))
+    assert imported.returncode == 0, imported.stderr
+    assert run(exe, env, "config", "set", "margin_seconds", "0").returncode == 0
+    sim.open_window(A)
+    process = subprocess.Popen(
+        [str(exe), "-v", "run", "--headless"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: [p.resume_id for p in sim.publishes if p.accepted] == [A], 30)
+        history = app_paths(env).history_file
+        wait_until(lambda: history.exists() and '"raised"' in history.read_text(), 10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "поднято" in out
+    log = app_paths(env).log_file.read_text(encoding="utf-8")
+    assert "HH Raiser 0.1.0 started" in log and token.access_token not in log
+
+
+def test_both_sign_in_flows_work_from_the_built_app(
+    exe: Path, env: dict[str, str], sim: HHSimulator
+) -> None:
+    # the website session, pasted on stdin
+    header = "; ".join(f"{k}={v}" for k, v in sim.web.login().items())
+    web = run(exe, env, "login", "--web", "--cookies", "-", stdin=header)
+    assert web.returncode == 0, web.stderr
+    assert "Python-разработчик" in web.stdout
+    # OAuth with a pasted code (no browser on this machine)
+    assert run(exe, env, "config", "set", "client_id", sim.config.client_id).returncode == 0
+    port = 8765
+    code = sim.new_code(f"http://127.0.0.1:{port}/callback")
+    oauth = run(
+        exe,
+        env,
+        "login",
+        "--paste",
+        stdin=f"{sim.config.client_secret}\n{code}\n",
+    )
+    assert oauth.returncode == 0, oauth.stderr + oauth.stdout
+    resumes = run(exe, env, "resumes")
+    assert resumes.returncode == 0 and "Инженер данных" in resumes.stdout
+    assert not sim.publishes and not sim.web.touches  # signing in raises nothing
