@@ -5,7 +5,11 @@
           optionally with the server's clock ahead or behind; ``--web`` raises through
           the simulated website with a logged-in session whose cookies rotate.
 ``tray``: time from start to the tray icon being visible (Xvfb + trayer, the real
-          pystray backend), over several starts.
+          pystray backend), over several starts, and resident memory 10 s later.
+``size``: the built app (``scripts/build``): its folder, the executable file, the
+          folder as a .tar.gz download, and the largest parts.
+``--exe PATH`` (tray, idle): measure the executable built by ``scripts/build``
+          instead of the pip-installed app.
 ``tray-soak``: resident memory of the tray app over a long run of simulated raises
           (three resumes, a short cooldown), sampled every minute.
 ``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
@@ -23,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -54,9 +59,19 @@ def _signed_in_home(sim: HHSimulator, env: dict[str, str], margin: float) -> App
     return paths
 
 
+def app_command(exe: str | None) -> list[str]:
+    """The pip-installed app, or the built executable."""
+    return [exe] if exe else [sys.executable, "-m", "tray_app"]
+
+
 @contextmanager
 def headless_app(
-    sim: HHSimulator, margin: float, tg: TelegramSimulator | None = None, *, web: bool = False
+    sim: HHSimulator,
+    margin: float,
+    tg: TelegramSimulator | None = None,
+    *,
+    web: bool = False,
+    exe: str | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """``hh-raiser run --headless`` in a fresh home, signed in to the simulator(s)
     (through the website session with ``web``)."""
@@ -81,7 +96,7 @@ def headless_app(
         secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
         store.set("telegram_chat_id", BENCH_CHAT)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "run", "--headless"],
+        [*app_command(exe), "run", "--headless"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -141,10 +156,10 @@ def _tray_env(desktop: dict[str, str], sim: HHSimulator) -> dict[str, str]:
     }
 
 
-def _start_tray(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_tray(env: dict[str, str], exe: str | None = None) -> subprocess.Popen[bytes]:
     """The tray app, returned once its icon is in the system tray."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "run"],
+        [*app_command(exe), "run"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -153,24 +168,31 @@ def _start_tray(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-def bench_tray_start(starts: int) -> dict[str, object]:
-    """Start to icon: from spawning the process to its window in the system tray."""
+def bench_tray_start(starts: int, exe: str | None) -> dict[str, object]:
+    """Start to icon: from spawning the process to its window in the system tray;
+    then the resident memory of the last start, 10 s after its icon appeared."""
     sim = HHSimulator(SimConfig()).start()
     times: list[float] = []
+    rss_kib = 0
     try:
         with virtual_desktop() as desktop:
             env = _tray_env(desktop, sim)
             _signed_in_home(sim, env, margin=5.0)
-            for _ in range(starts):
+            for number in range(starts):
                 started = time.monotonic()
-                process = _start_tray(env)
+                process = _start_tray(env, exe)
                 times.append(time.monotonic() - started)
+                if number == starts - 1:
+                    time.sleep(10)
+                    rss_kib = _proc_totals(process.pid)[2]
                 process.terminate()
                 process.wait(timeout=30)
     finally:
         sim.stop()
     return {
+        "app": exe or "pip-installed",
         "starts": starts,
+        "rss_10s_after_icon_mib": round(rss_kib / 1024, 1),
         "start_to_icon_p50_s": round(statistics.median(times), 3),
         "start_to_icon_max_s": round(max(times), 3),
         "start_to_icon_min_s": round(min(times), 3),
@@ -232,13 +254,13 @@ def _proc_totals(pid: int) -> tuple[float, int, int]:
     return cpu, switches, rss
 
 
-def bench_idle(seconds: float, warmup: float, telegram: bool) -> dict[str, object]:
+def bench_idle(seconds: float, warmup: float, telegram: bool, exe: str | None) -> dict[str, object]:
     sim = HHSimulator(SimConfig()).start()  # 4 h cooldown: windows are hours away
     tg = TelegramSimulator().start() if telegram else None
     try:
         for resume_id in list(sim.resumes):
             sim.open_window(resume_id, in_seconds=3 * 3600)
-        with headless_app(sim, margin=5.0, tg=tg) as (process, _):
+        with headless_app(sim, margin=5.0, tg=tg, exe=exe) as (process, _):
             time.sleep(warmup)
             cpu0, switches0, _ = _proc_totals(process.pid)
             requests0 = len(sim.requests)
@@ -249,6 +271,7 @@ def bench_idle(seconds: float, warmup: float, telegram: bool) -> dict[str, objec
             telegram1 = len(tg.requests) if tg else 0
         per_minute = 60.0 / seconds
         return {
+            "app": exe or "pip-installed",
             "measured_s": seconds,
             "telegram": telegram,
             "cpu_s_per_idle_minute": round((cpu1 - cpu0) * per_minute, 4),
@@ -263,6 +286,31 @@ def bench_idle(seconds: float, warmup: float, telegram: bool) -> dict[str, objec
             tg.stop()
 
 
+def bench_size(folder: Path) -> dict[str, object]:
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "hh-raiser.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(folder, arcname=folder.name)
+        compressed = archive.stat().st_size
+    parts: dict[str, int] = {}
+    internal = folder / "_internal"
+    for path in files:
+        top = path.relative_to(internal).parts[0] if internal in path.parents else path.name
+        parts[top] = parts.get(top, 0) + path.stat().st_size
+    mib = 1024 * 1024
+    executable = next(p for p in (folder / "hh-raiser", folder / "hh-raiser.exe") if p.exists())
+    return {
+        "folder_mib": round(sum(p.stat().st_size for p in files) / mib, 1),
+        "files": len(files),
+        "executable_mib": round(executable.stat().st_size / mib, 1),
+        "tar_gz_mib": round(compressed / mib, 1),
+        "largest_mib": {
+            k: round(v / mib, 1) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])[:6]
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -272,8 +320,11 @@ def main() -> None:
     lag.add_argument("--margin", type=float, default=1.0)
     lag.add_argument("--offset", type=float, default=0.0, help="server clock minus ours, s")
     lag.add_argument("--web", action="store_true", help="through the website session")
+    size = sub.add_parser("size")
+    size.add_argument("--folder", type=Path, default=Path("dist/hh-raiser"))
     tray = sub.add_parser("tray")
     tray.add_argument("--starts", type=int, default=5)
+    tray.add_argument("--exe", help="the built executable (scripts/build)")
     soak = sub.add_parser("tray-soak")
     soak.add_argument("--minutes", type=float, default=60.0)
     soak.add_argument("--cooldown", type=float, default=3.0)
@@ -281,15 +332,18 @@ def main() -> None:
     idle.add_argument("--seconds", type=float, default=60.0)
     idle.add_argument("--warmup", type=float, default=10.0)
     idle.add_argument("--telegram", action="store_true", help="with a connected bot")
+    idle.add_argument("--exe", help="the built executable (scripts/build)")
     args = parser.parse_args()
-    if args.what == "lag":
+    if args.what == "size":
+        result = bench_size(args.folder)
+    elif args.what == "lag":
         result = bench_lag(args.raises, args.cooldown, args.margin, args.offset, args.web)
     elif args.what == "tray":
-        result = bench_tray_start(args.starts)
+        result = bench_tray_start(args.starts, args.exe)
     elif args.what == "tray-soak":
         result = bench_tray_soak(args.minutes, args.cooldown)
     else:
-        result = bench_idle(args.seconds, args.warmup, args.telegram)
+        result = bench_idle(args.seconds, args.warmup, args.telegram, args.exe)
     print(json.dumps(result, indent=2))
 
 
