@@ -133,3 +133,19 @@ def test_both_sign_in_flows_work_from_the_built_app(
     resumes = run(exe, env, "resumes")
     assert resumes.returncode == 0 and "Инженер данных" in resumes.stdout
     assert not sim.publishes and not sim.web.touches  # signing in raises nothing
+
+
+def test_without_any_console_streams_the_built_app_still_works_and_logs(
+    exe: Path, env: dict[str, str]
+) -> None:
+    """Closed stdin, stdout and stderr: Python sets ``sys.stdout`` and ``sys.stderr`` to
+    None, as a windowed Windows build has them."""
+    script = f'"{exe}" -v config set margin_seconds 2 <&- >&- 2>&-; echo $?; ' + (
+        f'"{exe}" -v status <&- >&- 2>&-; echo $?'
+    )
+    codes = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    assert codes == ["0", "4"]  # set; then "not signed in yet", said only in the log
+    log = app_paths(env).log_file.read_text(encoding="utf-8")
+    assert "auth state: not_configured" in log

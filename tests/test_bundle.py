@@ -107,3 +107,13 @@ def test_self_check_for_people_names_each_part(
     for label in ("Версия", "Хранилище секретов", "pystray._gtk", "Меню у значка: да"):
         assert label in text
     assert "Уведомления на рабочем столе: нет" in text and "Всё нужное есть." in text
+
+
+def test_the_spec_builds_a_windowed_app_with_its_icons_and_a_menu_bar_bundle() -> None:
+    spec = (ROOT / "build.spec").read_text(encoding="utf-8")
+    assert "console=False" in spec and "upx=False" in spec
+    assert '"LSUIElement": True' in spec
+    for icon in ("hh-raiser.ico", "hh-raiser.icns", "hh-raiser.png"):
+        assert (ROOT / "assets" / icon).is_file()
+        assert icon == "hh-raiser.png" or icon in spec
+    assert 'copy_metadata("keyring")' in spec  # keyring finds backends by entry points
