@@ -69,6 +69,9 @@ def test_self_check_in_a_desktop_session_reports_what_the_build_carries(
     assert report["start_at_login"] == [str(exe)]  # the executable itself, no Python
     assert report["assets"] == str(exe.parent / "_internal" / "assets")
     assert report["config_dir"] == str(app_paths(env).config_dir)
+    # the bootloader pointed LD_LIBRARY_PATH at the bundle; programs we open get the
+    # user's own back (here: none)
+    assert "LD_LIBRARY_PATH" not in env and report["child_library_path"] is None
 
 
 def test_self_check_fails_without_a_tray_or_a_keyring(exe: Path, env: dict[str, str]) -> None:

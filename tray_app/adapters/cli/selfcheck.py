@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict, dataclass
@@ -41,6 +42,7 @@ class Report:
     log_dir: str
     assets: str | None  # the app icon in the bundle (or the checkout); None if missing
     start_at_login: list[str]
+    child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
     def problems(self, *, headless: bool) -> list[str]:
         found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
@@ -108,6 +110,7 @@ def collect(cli: Cli) -> Report:
         log_dir=str(paths.log_dir),
         assets=str(icon.parent) if (icon := asset_path("hh-raiser.png")).exists() else None,
         start_at_login=launch_command(cli.environ),
+        child_library_path=os.environ.get("LD_LIBRARY_PATH"),
     )
 
 
