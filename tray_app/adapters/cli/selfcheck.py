@@ -67,8 +67,8 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
     """pystray's backend as this process would load it, and what it can do."""
     from tray_app.adapters.tray.app import (
         TrayUnavailable,
-        _notifications_available,
         load_pystray,
+        notifications_available,
     )
 
     try:
@@ -79,7 +79,7 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
         except Exception:  # noqa: BLE001 - no display: nothing loads at all
             return None, str(exc), False, False
         return bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION)
-    return pystray.Icon.__module__, None, True, _notifications_available(pystray)
+    return pystray.Icon.__module__, None, True, notifications_available(pystray)
 
 
 def collect(cli: Cli) -> Report:

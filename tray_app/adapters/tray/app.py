@@ -88,7 +88,7 @@ def open_path(path: Path) -> None:
     subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _notifications_available(pystray: ModuleType) -> bool:
+def notifications_available(pystray: ModuleType) -> bool:
     """pystray's flag, plus, on Linux, a notification daemon to talk to: without one
     the GTK backends raise inside their main loop."""
     if not pystray.Icon.HAS_NOTIFICATION:
@@ -175,7 +175,7 @@ class TrayApp:
     def run(self) -> int:
         """Blocks (on the main thread) until Quit; returns the exit code."""
         self._can_notify = (
-            _notifications_available(self._pystray)
+            notifications_available(self._pystray)
             if self._notifications is None
             else self._notifications
         )
