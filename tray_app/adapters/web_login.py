@@ -36,7 +36,6 @@ class WebLogin:
     host: str
     resumes: list[Resume]
     cookie_count: int
-    source: str  # what the cookies came from, for the message
 
 
 def cookies_from_text(text: str, host: str, runtime: Runtime) -> dict[str, str]:
@@ -79,7 +78,7 @@ def sign_in_with_cookies(
     store = SettingsStore(runtime.paths.settings_file)
     store.save(replace(store.load(), transport="web", web_host=host))
     log.info("website session for %s stored from %s: %d resumes", host, source, len(resumes))
-    return WebLogin(host, resumes, len(held.session.cookies), source)
+    return WebLogin(host, resumes, len(held.session.cookies))
 
 
 def done_text(login: WebLogin, backend: str, language: str) -> str:

@@ -28,9 +28,9 @@ class SelectedTransport:
         self._web: WebTransport | None = None
         self._lock = threading.Lock()
 
-    def web(self, host: str | None = None) -> WebTransport:
-        """The website transport for ``host`` (the set one by default), built once."""
-        host = host or self._settings().web_host
+    def web(self) -> WebTransport:
+        """The website transport for the site in the settings, built once per site."""
+        host = self._settings().web_host
         with self._lock:
             if self._web is None or self._web.host != host:
                 if self._web is not None:
