@@ -42,6 +42,7 @@ from tray_app.core.errors import (
 from tray_app.core.models import PublishReceipt, Resume
 from tray_app.core.redact import redactor
 from tray_app.storage.web_session import HeldSession, WebSession, WebSessionStore
+from tray_app.transports.hh_errors import request_id_of
 from tray_app.transports.hh_web_page import (
     PageState,
     parse_resumes,
@@ -197,7 +198,7 @@ class WebTransport:
             response.status_code,
             response.headers.get("Content-Type", "-").split(";")[0],
             f" Location={redactor(location)}" if location else "",
-            response.headers.get("X-Request-ID") or response.headers.get("X-Request-Id"),
+            request_id_of(response),
         )
         self._take_rotation(response)
         return response
@@ -219,7 +220,7 @@ class WebTransport:
         status = response.status_code
         kw: dict[str, Any] = {
             "status": status,
-            "request_id": response.headers.get("X-Request-ID"),
+            "request_id": request_id_of(response),
         }
         snippet = redactor(response.text[:200].replace("\n", " ")) if response.content else ""
         log.info("%s: HTTP %s body=%r", what, status, snippet)
@@ -316,7 +317,7 @@ class WebTransport:
                 response = self._touch(resume_id, fresh)
         status = response.status_code
         if 200 <= status < 300:
-            return PublishReceipt(status, response.headers.get("X-Request-ID"))
+            return PublishReceipt(status, request_id_of(response))
         if status == 409:
             raise TooEarly(f"{what}: too early (HTTP 409)", status=409)
         raise self._status_error(response, what)
