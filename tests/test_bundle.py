@@ -57,6 +57,9 @@ def test_a_windowed_build_without_streams_logs_to_its_file_and_runs_commands(
     assert main(["config", "set", "margin_seconds", "3"], cli) == 0
     assert main(["status"], cli) == 4  # not signed in yet: said with no stream to say it on
     assert main(["login", "--web"], cli) == 1  # no console to paste into: said in the log
+    cli.err = io.StringIO()  # a file needs no stdin: its own problem is the one told
+    assert main(["login", "--web", "--cookies", str(tmp_path / "cookies.txt")], cli) == 1
+    assert "cookies.txt" in cli.err.getvalue() and "no input" not in cli.err.getvalue()
     log = (tmp_path / "home" / "logs").glob("*.log")
     assert any(path.read_text() for path in log)
     setup_logging(tmp_path / "again.log")  # and again, idempotent, with no stderr

@@ -170,15 +170,15 @@ def _applicant_api_closed(runtime: Runtime) -> bool:
 
 
 def _read_cookie_text(cli: Cli, source: str | None, host: str) -> str:
-    if cli.stdin is None:  # a windowed build started without a console
-        raise SessionImportError("no input: use --cookies FILE or --firefox")
-    if source == "-" or (source is None and not cli.stdin.isatty()):
-        return cli.stdin.read()
-    if source is not None:
+    if source not in (None, "-"):
         try:
             return Path(source).expanduser().read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise SessionImportError(f"{source}: {exc}") from None
+    if cli.stdin is None:  # a windowed build started without a console
+        raise SessionImportError("no input: use --cookies FILE or --firefox")
+    if source == "-" or not cli.stdin.isatty():
+        return cli.stdin.read()
     cli.say(t("web.paste", cli.language, host=host))
     lines = []
     for line in cli.stdin:
