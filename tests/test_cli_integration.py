@@ -376,7 +376,7 @@ def test_a_website_session_in_a_real_run_rotating_and_in_no_file(
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "hh.ru rotated cookies: hhtoken" in err
-    assert sim.web.current_token(cookies["hhtoken"]) is None  # the imported one is dead
+    assert not sim.web.is_live(cookies["hhtoken"])  # the imported one is dead
     again = hh(env, "resumes")  # a new process: the rotated session from the keyring
     assert again.returncode == 0 and "Python-разработчик" in again.stdout, again.stderr
     current = WebSessionStore(SecretStore(service=app_paths(env).keyring_service), "hh.ru")

@@ -20,7 +20,7 @@ import json
 import math
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,6 @@ class WebTouch:
     status: int
     resume: str | None
     reason: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _new_value(prefix: str = "") -> str:
@@ -103,10 +102,10 @@ class WebSite:
             for session in self.sessions.values():
                 session.user_type = "anonymous"
 
-    def current_token(self, old: str) -> str | None:
-        """The hhtoken that replaced ``old`` (after rotations), if it is still known."""
+    def is_live(self, hhtoken: str) -> bool:
+        """Whether the site still accepts this hhtoken (a rotation kills the old one)."""
         with self.lock:
-            return old if old in self.sessions else None
+            return hhtoken in self.sessions
 
     # ---- the model ----------------------------------------------------------------
 
@@ -191,7 +190,7 @@ class WebSite:
 
         def judged(status: int, reason: str, resume: str | None = None) -> tuple[int, Any]:
             with self.lock:
-                self.touches.append(WebTouch(status, resume, reason, dict(headers)))
+                self.touches.append(WebTouch(status, resume, reason))
             return status, {"error": reason} if status >= 400 else {}
 
         if session.user_type != "applicant":
