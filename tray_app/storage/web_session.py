@@ -122,11 +122,12 @@ class WebSessionStore:
         register_secrets(session.cookies)
         payload = json.dumps(dict(session.cookies), ensure_ascii=True, separators=(",", ":"))
         base: dict[str, Any] = {"v": 1, "saved_at": now.isoformat()}
-        inline = json.dumps({**base, "cookies": dict(session.cookies)}, ensure_ascii=True)
+        inline_index = {**base, "cookies": dict(session.cookies)}
+        inline = json.dumps(inline_index, ensure_ascii=True)
         previous = self._index if self._index is not None else self._read_index()
         if secret_size(inline) <= MAX_SECRET_BYTES:
             self._secrets.set(self.index_name, inline)
-            self._index = json.loads(inline)
+            self._index = inline_index
         else:
             parts = [payload[i : i + PART_CHARS] for i in range(0, len(payload), PART_CHARS)]
             if len(parts) > MAX_PARTS:
