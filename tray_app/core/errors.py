@@ -143,6 +143,17 @@ class ConnectionFailed(TransientError):
         self.reached_server = reached_server
 
 
+class ConnectionDropped(ConnectionFailed):
+    """A connection was made and then dropped with no answer (closed, reset, cut TLS).
+
+    DDoS-Guard does this to clients it distrusts (FACTS.md §2), so it is told apart
+    from a network that is down. The request may have arrived: only a GET is resent.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reached_server=True)
+
+
 class InvalidResponse(TransientError):
     """A body that should be JSON was not (a proxy's or DDoS-protection page)."""
 
