@@ -47,9 +47,13 @@ class FakeClock:
 
 @pytest.fixture
 def sim() -> Iterator[HHSimulator]:
+    """The hh.ru simulator; every test that uses it also shows that our website
+    client passed its strict checks and never opened the home page."""
     simulator = HHSimulator(SimConfig(cooldown=SHORT_COOLDOWN)).start()
     yield simulator
     simulator.stop()
+    assert simulator.web.violations == [], "requests unlike the site's own XHR"
+    assert simulator.web.home_page_loads == 0, "the home page was opened with a session"
 
 
 @pytest.fixture

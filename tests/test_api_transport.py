@@ -21,12 +21,14 @@ from tray_app.core.errors import (
     SignInNeeded,
     TooEarly,
 )
+from tray_app.core.models import Standing
 from tray_app.simulator.hh import HHSimulator
 from tray_app.transports.hh_api import hh_user_agent
 from tray_app.transports.http import HttpClient, default_retry
 from tray_app.wiring import Runtime
 
 RAISABLE = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+SECOND = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
 UNPUBLISHED = "c3d4e5f60718293a4b5c6d7e8f90123456789012"
 BLOCKED = "d4e5f60718293a4b5c6d7e8f9012345678901234"
 
@@ -46,9 +48,25 @@ def test_every_page_is_read(runtime: Runtime, sim: HHSimulator) -> None:
         ["3"],
     ]
     by_id = {r.id: r for r in resumes}
-    assert by_id[UNPUBLISHED].next_publish_at is None and not by_id[UNPUBLISHED].publishable
-    assert by_id[BLOCKED].blocked and not by_id[BLOCKED].publishable
-    assert by_id[RAISABLE].publishable and by_id[RAISABLE].next_publish_at is not None
+    unpublished, blocked = by_id[UNPUBLISHED], by_id[BLOCKED]
+    assert unpublished.next_publish_at is None and unpublished.standing is Standing.DRAFT
+    assert blocked.blocked and blocked.standing is Standing.BLOCKED
+    assert by_id[RAISABLE].raisable and by_id[RAISABLE].next_publish_at is not None
+
+
+def test_a_resume_in_its_cooldown_says_it_cannot_be_raised_now_and_is_still_live(
+    runtime: Runtime, sim: HHSimulator
+) -> None:
+    """``can_publish_or_update`` means "now" (hh's field table, FACTS.md §1): false
+    until ``next_publish_at``, true after, null for unpublished resumes. It is kept
+    as read and never makes a published resume "cannot be raised"."""
+    sim.open_window(RAISABLE, in_seconds=600)
+    sim.open_window(SECOND, in_seconds=-5)
+    by_id = {r.id: r for r in runtime.api.list_resumes()}
+    cooling, due = by_id[RAISABLE], by_id[SECOND]
+    assert (cooling.can_publish, cooling.standing) == (False, Standing.LIVE)
+    assert (due.can_publish, due.standing) == (True, Standing.LIVE)
+    assert by_id[UNPUBLISHED].can_publish is None
 
 
 def test_requests_carry_user_agent_and_bearer(runtime: Runtime, sim: HHSimulator) -> None:

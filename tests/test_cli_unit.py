@@ -73,5 +73,6 @@ def test_resumes_lists_ids(
     make_runtime(environ, keyring_backend, sim).close()
     code, out, _ = run(environ, keyring_backend, "resumes")
     assert code == EXIT_OK
-    assert f"{A}  [x] Python-разработчик [ok]" in out
-    assert "[заблокировано модератором]" in out and "[не опубликовано]" in out
+    assert f"{A}  [x] Python-разработчик [ok] (hh.ru: published)" in out
+    assert "[заблокировано модератором] (hh.ru: blocked)" in out
+    assert "[черновик, не опубликовано] (hh.ru: not_published)" in out

@@ -14,7 +14,7 @@ from tray_app.simulator.hh import HHSimulator, SimResume
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.wiring import Runtime, build_runtime
 
-from .conftest import make_runtime
+from .conftest import SHORT_COOLDOWN, make_runtime, wait_until
 
 A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
@@ -45,8 +45,12 @@ def events(rt: Runtime) -> list[Event]:
 
 
 def due_now(sim: HHSimulator, *ids: str) -> None:
+    """The window opened 3 s ago, one cooldown after the last raise (as on hh.ru)."""
     for resume_id in ids:
         sim.open_window(resume_id, in_seconds=-3)
+        resume = sim.resumes[resume_id]
+        assert resume.next_publish_at is not None
+        resume.updated_at = resume.next_publish_at - timedelta(seconds=sim.config.cooldown)
 
 
 def test_unpublishable_resumes_are_reported_once(rt: Runtime, events: list[Event]) -> None:
@@ -54,7 +58,7 @@ def test_unpublishable_resumes_are_reported_once(rt: Runtime, events: list[Event
         assert rt.engine.refresh()
     skipped = [e for e in events if isinstance(e, ResumeSkipped)]
     assert sorted((e.resume.id, e.reason) for e in skipped) == [
-        (UNPUBLISHED, "not_published"),
+        (UNPUBLISHED, "draft"),
         (BLOCKED, "blocked"),
     ]
     lines = [a for a in rt.history.read() if a.outcome is Outcome.NOT_PUBLISHABLE]
@@ -67,7 +71,7 @@ def test_a_changed_state_is_reported_again_and_unblocked_resumes_are_planned(
 ) -> None:
     rt.engine.refresh()
     blocked = sim.resumes[BLOCKED]
-    blocked.blocked, blocked.status, blocked.can_publish = False, "published", True
+    blocked.blocked, blocked.status = False, "published"
     rt.engine.refresh()
     assert BLOCKED in rt.engine.agenda()
     blocked.blocked, blocked.status = True, "blocked"
@@ -154,32 +158,87 @@ def test_repeated_429_while_the_list_says_now_backs_off(rt: Runtime, sim: HHSimu
     assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
 
 
-def test_400_on_publish_is_reported_once_and_skipped(
+def test_400_on_publish_is_told_once_and_asked_again_at_the_next_window(
     rt: Runtime, sim: HHSimulator, events: list[Event]
 ) -> None:
     due_now(sim, A)
     rt.engine.refresh()
-    sim.resumes[A].can_publish = False  # hh.ru now refuses, the list we hold is stale
+    sim.resumes[A].refuses_publish = True  # hh.ru now refuses: mandatory fields missing
     attempt = rt.engine.raise_due(A)
     assert attempt is not None and attempt.outcome is Outcome.NOT_PUBLISHABLE
+    assert attempt.http_status == 400 and attempt.detail == "refused"
     rt.engine.refresh()
     rt.engine.refresh()
-    assert A not in rt.engine.agenda()
+    status = {r.id: r for r in rt.engine.snapshot().resumes}[A]
+    assert status.note == "refused"
+    # not frozen: asked again one cooldown later (3 s here, 4 h on hh.ru)
+    recheck = rt.engine.agenda()[A] - rt.clock.now()
+    assert timedelta(seconds=2) < recheck <= timedelta(seconds=SHORT_COOLDOWN)
+    wait_until(lambda: rt.engine.raise_due(A) is not None, timeout=SHORT_COOLDOWN + 1)
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 2  # asked again, refused again
+    refusals = [a for a in rt.history.read() if a.resume_id == A]
+    assert [a.outcome for a in refusals] == [Outcome.NOT_PUBLISHABLE] * 2  # both in history
     assert len([e for e in events if isinstance(e, ResumeSkipped) and e.resume.id == A]) == 1
-    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+    sim.resumes[A].refuses_publish = False  # the user filled the fields in
+    raised = rt.engine.raise_now(A)[0]
+    assert isinstance(raised, Attempt) and raised.outcome is Outcome.RAISED
 
 
-def test_transient_failures_back_off_and_the_next_raise_still_happens(
+def test_a_failed_raise_that_did_not_happen_is_retried_within_seconds(
     rt: Runtime, sim: HHSimulator
 ) -> None:
     due_now(sim, A, B)
     rt.engine.refresh()
-    sim.inject("500", f"/resumes/{A}/publish")
+    sim.inject("502_html", f"/resumes/{A}/publish", times=2)
     failed = rt.engine.raise_due(A)
-    assert failed is not None and failed.outcome is Outcome.FAILED and failed.http_status == 500
-    assert rt.engine.agenda()[A] - rt.clock.now() > timedelta(seconds=25)
-    ok = rt.engine.raise_due(B)
+    assert failed is not None and failed.outcome is Outcome.FAILED and failed.http_status == 502
+    # the re-read shows the window did not move: it did not happen, so ask again soon
+    first_retry = rt.engine.agenda()[A] - rt.clock.now()
+    assert timedelta(seconds=1) < first_retry <= timedelta(seconds=1.5)
+    ok = rt.engine.raise_due(B)  # the other resume is not held up
     assert ok is not None and ok.outcome is Outcome.RAISED
+    wait_until(lambda: rt.engine.raise_due(A) is not None, timeout=2)
+    second_retry = rt.engine.agenda()[A] - rt.clock.now()  # failed again: doubled
+    assert timedelta(seconds=2.5) < second_retry <= timedelta(seconds=3)
+    wait_until(lambda: rt.engine.raise_due(A) is not None, timeout=4)
+    assert rt.history.read()[-1].outcome is Outcome.RAISED
+    assert sim.premature_publishes() == []
+
+
+def test_a_raise_without_an_answer_waits_for_a_read_and_is_never_sent_twice(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    # hh.ru raises it, but answers after our 2 s timeout
+    sim.inject("hold", f"/resumes/{A}/publish", seconds=2.5)
+    attempt = rt.engine.raise_due(A)
+    assert attempt is not None and attempt.outcome is Outcome.FAILED
+    assert "no answer" in (attempt.detail or "")
+    agenda = rt.engine.agenda()
+    assert A not in agenda  # it may still happen: nothing is sent until a read shows it
+    assert agenda[REFRESH_KEY] - rt.clock.now() <= timedelta(seconds=1.5)
+    wait_until(lambda: rt.clock.now() >= agenda[REFRESH_KEY], timeout=2)
+    rt.engine.run_agenda_item(REFRESH_KEY)
+    window = sim.resumes[A].next_publish_at
+    assert window is not None and rt.engine.agenda()[A] == rt.server_clock.to_local(window)
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+    assert sim.premature_publishes() == []
+
+
+def test_a_raise_nobody_can_confirm_is_not_sent_again_even_when_asked(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    sim.inject("timeout", f"/resumes/{A}/publish", seconds=2.5)  # no answer, not raised
+    assert rt.engine.raise_due(A) is not None
+    sim.inject("500", "/resumes/mine", times=3)  # and the list cannot be read (3 tries)
+    result = rt.engine.raise_now(A)[0]
+    assert isinstance(result, Attempt) and result.outcome is Outcome.FAILED
+    assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
+    rt.engine.run_agenda_item(REFRESH_KEY)  # the list shows it was not raised
+    assert rt.engine.agenda()[A] <= rt.clock.now() + timedelta(seconds=1.5)
 
 
 def test_list_failure_schedules_a_retry(rt: Runtime, sim: HHSimulator) -> None:

@@ -19,11 +19,13 @@ from tray_app.core.errors import (
     TooEarly,
     UnexpectedResponse,
 )
+from tray_app.core.models import Standing
 from tray_app.simulator.hh import HHSimulator, SimConfig
 from tray_app.simulator.hh_web import parse_multipart
 from tray_app.storage.memory_keyring import MemoryKeyring
-from tray_app.storage.web_session import WebSession
-from tray_app.transports.hh_web import parse_set_cookie
+from tray_app.storage.web_session import HeldSession, WebSession
+from tray_app.transports.browser import BrowserClient
+from tray_app.transports.hh_web import WebTransport, parse_set_cookie, regional_host
 from tray_app.wiring import Runtime, build_runtime
 
 from .conftest import make_web_runtime
@@ -71,7 +73,7 @@ def test_the_list_from_each_page_format(
     assert f"read from {source}" in caplog.text
     assert set(resumes) == {RAISABLE, SECOND, UNPUBLISHED, BLOCKED}
     raisable = resumes[RAISABLE]
-    assert raisable.title == "Python-разработчик" and raisable.publishable
+    assert raisable.title == "Python-разработчик" and raisable.raisable
     truth = sim.resumes[RAISABLE]
     assert raisable.updated_at is not None and truth.updated_at is not None
     assert abs(raisable.updated_at - truth.updated_at) < timedelta(milliseconds=1)
@@ -79,8 +81,9 @@ def test_the_list_from_each_page_format(
     # toUpdate counts whole seconds: never early, at most a second and the trip late
     lateness = raisable.next_publish_at - truth.next_publish_at
     assert timedelta(0) <= lateness <= timedelta(seconds=2.5)
-    assert not resumes[UNPUBLISHED].publishable and resumes[UNPUBLISHED].status == "not_published"
-    assert resumes[BLOCKED].blocked and not resumes[BLOCKED].publishable
+    draft = resumes[UNPUBLISHED]
+    assert (draft.status, draft.standing) == ("not_finished", Standing.DRAFT)
+    assert resumes[BLOCKED].blocked and resumes[BLOCKED].standing is Standing.BLOCKED
     request = sim.calls("GET", "/applicant/resumes")[-1]
     assert request.headers["X-Requested-With"] == "XMLHttpRequest"
     assert (
@@ -197,9 +200,18 @@ def test_a_raise_is_a_multipart_touch_with_the_xsrf_token(rt: Runtime, sim: HHSi
     request = sim.calls("POST", "/applicant/resumes/touch")[-1]
     session = stored(rt)
     assert request.headers["X-Xsrftoken"] == session.xsrf
-    assert request.headers["Referer"].endswith("/applicant/resumes")
+    # the header set of 2026 clients: the list page's XHR, Group-IB's cookies echoed
+    assert request.headers["Referer"] == f"{sim.url}/applicant/resumes?role=applicant"
+    assert request.headers["Origin"] == sim.url
     assert request.headers["Accept"] == "application/json"
+    assert request.headers["X-Hhtmsource"] == "resume_list" and request.headers["X-Hhtmfrom"]
+    assert request.headers["x-gib-gsscgib-w-hh"] == session.cookies["gsscgib-w-hh"]
+    assert request.headers["x-gib-fgsscgib-w-hh"] == session.cookies["fgsscgib-w-hh"]
+    assert (
+        request.headers["Sec-Fetch-Mode"] == "cors" and "Chrome/" in request.headers["User-Agent"]
+    )
     assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert sim.web.violations == []
     updated = next(r for r in rt.transport.list_resumes() if r.id == RAISABLE)
     assert updated.updated_at is not None and updated.updated_at > rt.clock.now() - timedelta(
         seconds=5
@@ -351,3 +363,55 @@ def test_multipart_is_what_the_simulator_reads() -> None:
         "undirectable": "true",
     }
     assert parse_multipart("application/x-www-form-urlencoded", b"resume=abc") is None
+
+
+# ---- where requests go, what is kept --------------------------------------------------
+
+
+def test_the_redirect_host_cookie_sends_requests_to_the_regional_host(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    """hh.ru's ``redirect_host`` cookie names the user's regional host; the session
+    (``.hh.ru`` cookies) is the same, so requests go there. Here hh.ru itself has
+    nothing listening: only the regional host answers."""
+    cookies = {**stored(rt).cookies, "redirect_host": "spb.hh.ru"}
+    sites = {"hh.ru": "http://127.0.0.1:9", "spb.hh.ru": sim.url}
+    transport = WebTransport(
+        BrowserClient(clock=rt.clock, server_clock=rt.server_clock),
+        HeldSession(WebSession("hh.ru", cookies)),
+        rt.server_clock,
+        rt.clock,
+        sites.__getitem__,
+    )
+    try:
+        assert len(transport.list_resumes()) == 4
+        assert (transport.host, transport.request_host) == ("hh.ru", "spb.hh.ru")
+        sim.open_window(RAISABLE)
+        assert transport.publish(RAISABLE).status == 200
+        touch = sim.calls("POST", "/applicant/resumes/touch")[-1]
+        assert touch.headers["Origin"] == sim.url
+    finally:
+        transport.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "named", "expected"),
+    [
+        ("hh.ru", "spb.hh.ru", "spb.hh.ru"),
+        ("spb.hh.ru", "hh.ru", "hh.ru"),
+        ("hh.ru", "", "hh.ru"),
+        ("hh.ru", "hh.kz", "hh.ru"),  # another site has its own session
+        ("hh.ru", "evil.example", "hh.ru"),
+        ("hh.ru", "spb.hh.ru/../x", "hh.ru"),
+        ("hh.ru", "notreallyhh.ru", "hh.ru"),
+    ],
+)
+def test_only_a_host_of_the_same_site_is_followed(host: str, named: str, expected: str) -> None:
+    assert regional_host(host, {"redirect_host": named}) == expected
+
+
+def test_every_cookie_the_site_sets_is_kept_but_analytics(rt: Runtime, sim: HHSimulator) -> None:
+    sim.web.config.extra_cookies = {"__ddg9_": "203.0.113.7", "_ym_d": "1700000000"}
+    rt.transport.list_resumes()
+    session = stored(rt)
+    assert session.cookies["__ddg9_"] == "203.0.113.7" and "_ym_d" not in session.cookies

@@ -24,6 +24,7 @@ from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
 from tray_app.storage.web_session import HeldSession, WebSessionStore
+from tray_app.transports.browser import BrowserClient
 from tray_app.transports.hh_api import ApiTransport, hh_user_agent
 from tray_app.transports.hh_web import WebTransport
 from tray_app.transports.http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpClient
@@ -187,15 +188,13 @@ def build_runtime(
         host: str, store: WebSessionStore | HeldSession | None = None
     ) -> WebTransport:
         # the site's clock plans raises when raising through the site
-        web_http = HttpClient(
-            endpoints.web_url(host),
-            headers={},
+        browser = BrowserClient(
             clock=clock,
             server_clock=server_clock,
             timeout=(CONNECT_TIMEOUT, endpoints.read_timeout),
         )
         store = store or WebSessionStore(secrets, host)
-        return WebTransport(web_http, store, server_clock, clock)
+        return WebTransport(browser, store, server_clock, clock, endpoints.web_url)
 
     transport = SelectedTransport(settings, api, web_transport)
     history = History(paths.history_file)

@@ -58,6 +58,8 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
                 "next_raise_at": iso(r.next_raise_at),
                 "next_publish_at": iso(r.next_publish_at),
                 "note": r.note,
+                "hh_status": r.hh_status,
+                "can_publish": r.can_publish,
             }
             for r in snapshot.resumes
         ],

@@ -12,17 +12,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from tray_app.core.clock import Clock, ServerClock
 from tray_app.core.errors import (
     ApplicantApiClosed,
+    BotCheck,
     CaptchaRequired,
+    ConnectionFailed,
     NotPublishable,
+    RateLimited,
     RemoteError,
     SessionExpired,
     SignInNeeded,
     TooEarly,
+    TransientError,
 )
 from tray_app.core.events import (
     AuthChanged,
@@ -46,25 +50,40 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 30.0
 LIST_BACKOFF_FIRST = 5.0  # reading is harmless: retry it sooner than a raise
+NOT_RAISED_RETRY_FIRST = 1.5
+"""A raise that failed and that a re-read proves did not happen is retried this soon
+(doubling): nothing can be raised twice, and a lost minute is a lost place."""
 BACKOFF_MAX = 15 * 60.0
 TOO_EARLY_STEP = timedelta(seconds=10)
 CAPTCHA_RETRY = timedelta(minutes=10)
 API_CLOSED_RETRY = timedelta(hours=1)
+BOT_CHECK_RETRY_FIRST = 120.0
+BOT_CHECK_RETRY_MAX = 30 * 60.0
+"""Bot protection is not hammered: each stop doubles the wait, up to half an hour."""
 VERIFY_DELAYS = (0.0, 3.0)
 """Re-reads after a publish; a second one in case hh.ru's list lags behind."""
 CALIBRATION_TARGET = 0.05
 CALIBRATION_PROBES = 6
 REFRESH_KEY = "refresh"
 PROBE_KEY = "clock-probe"
-BLOCKING_AUTH = (AuthState.NOT_CONFIGURED, AuthState.SIGN_IN_NEEDED, AuthState.SESSION_EXPIRED)
 
 
-def backoff(failures: int, first: float = BACKOFF_FIRST) -> timedelta:
-    return timedelta(seconds=min(first * 2 ** max(failures - 1, 0), BACKOFF_MAX))
+def backoff(failures: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> timedelta:
+    return timedelta(seconds=min(first * 2 ** max(failures - 1, 0), cap))
 
 
 def _moved(after: datetime | None, before: datetime | None) -> bool:
     return after is not None and (before is None or after > before)
+
+
+def _raised_between(before: Resume, after: Resume) -> bool:
+    """hh.ru's dates moved: the resume was raised between the two reads."""
+    return _moved(after.updated_at, before.updated_at) or _moved(
+        after.next_publish_at, before.next_publish_at
+    )
+
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -76,7 +95,8 @@ class _Track:
     last_raise_at: datetime | None = None
     last_outcome: Outcome | None = None
     reported_signature: tuple[object, ...] | None = None  # unpublishable state already told
-    refused_signature: tuple[object, ...] | None = None  # hh.ru answered 400 in this state
+    refused_until: datetime | None = None  # hh.ru refused (400): asked again at this window
+    unsure: bool = False  # a raise got no answer and no re-read has shown what happened
     failures: int = 0
     too_early_streak: int = 0
     retry_at: datetime | None = None
@@ -93,7 +113,9 @@ class ResumeStatus:
     last_outcome: Outcome | None
     next_raise_at: datetime | None
     next_publish_at: datetime | None  # on our clock
-    note: str | None
+    note: str | None  # why it is not planned (draft, blocked, refused), or None
+    hh_status: str = ""  # hh.ru's own word for it, as read
+    can_publish: bool | None = None  # hh.ru's can_publish_or_update, as read (API only)
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,7 @@ class _Auth:
     detail: str | None = None
     captcha_url: str | None = None
     retry_at: datetime | None = None
+    bot_checks: int = 0  # bot-protection stops in a row, for the back-off
 
 
 @dataclass
@@ -227,12 +250,13 @@ class Engine:
                 track = self._tracks.get(resume.id) or self._new_track(resume)
                 if track.resume.state_signature != resume.state_signature:
                     track.reported_signature = None
-                    track.refused_signature = None
-                if _moved(resume.next_publish_at, track.resume.next_publish_at):
+                    track.refused_until = None  # the resume changed: ask hh.ru again
+                if _raised_between(track.resume, resume):
                     # raised after all (an unconfirmed or failed attempt, or by hand on
                     # the site): the new window rules, not the back-off
                     track.failures = track.too_early_streak = 0
-                    track.retry_at = None
+                    track.retry_at = track.refused_until = None
+                track.unsure = False  # this read shows whether an unanswered raise happened
                 track.resume = resume
                 fresh[resume.id] = track
             self._tracks = fresh
@@ -243,8 +267,8 @@ class Engine:
         for track in fresh.values():
             if track.resume.id in self._quiet:
                 continue
-            if settings.is_enabled(track.resume.id) and not track.resume.publishable:
-                self._report_unpublishable(track, self._unpublishable_reason(track.resume))
+            if settings.is_enabled(track.resume.id) and not track.resume.raisable:
+                self._report_unpublishable(track, track.resume.standing.value)
 
     def _new_track(self, resume: Resume) -> _Track:
         past = self._past.get(resume.id)
@@ -254,14 +278,6 @@ class Engine:
             last_outcome=past.outcome if past else None,
         )
 
-    @staticmethod
-    def _unpublishable_reason(resume: Resume) -> str:
-        if resume.blocked or resume.status == "blocked":
-            return "blocked"
-        if resume.status != "published" or resume.next_publish_at is None:
-            return resume.status or "not_published"
-        return "cannot_publish"
-
     def _report_unpublishable(
         self,
         track: _Track,
@@ -269,16 +285,19 @@ class Engine:
         *,
         status: int | None = None,
         request_id: str | None = None,
+        attempted: bool = False,
     ) -> Attempt | None:
-        """Once per state: a history line and an event, then silence until it changes."""
-        signature = track.resume.state_signature
-        if track.reported_signature == signature:
+        """Told once per state and reason: a history line and an event, then silence
+        until it changes. A refused raise (``attempted``) always gets its history line."""
+        key = (track.resume.state_signature, reason)
+        if track.reported_signature == key and not attempted:
             return None
-        track.reported_signature = signature
         attempt = self._record(
             track, Outcome.NOT_PUBLISHABLE, status=status, request_id=request_id, detail=reason
         )
-        self._bus.publish(ResumeSkipped(track.resume, reason))
+        if track.reported_signature != key:
+            track.reported_signature = key
+            self._bus.publish(ResumeSkipped(track.resume, reason))
         return attempt
 
     # ---- auth ---------------------------------------------------------------------
@@ -286,12 +305,15 @@ class Engine:
     def _set_auth(
         self, state: AuthState, detail: str | None = None, captcha_url: str | None = None
     ) -> None:
+        bot_checks = self._auth.bot_checks + 1 if state is AuthState.BOT_CHECK else 0
         retry = {
             AuthState.CAPTCHA_NEEDED: CAPTCHA_RETRY,
             AuthState.API_CLOSED: API_CLOSED_RETRY,
+            AuthState.BOT_CHECK: backoff(bot_checks, BOT_CHECK_RETRY_FIRST, BOT_CHECK_RETRY_MAX),
         }.get(state)
         changed = (self._auth.state, self._auth.detail) != (state, detail)
-        self._auth = _Auth(state, detail, captcha_url, self._clock.now() + retry if retry else None)
+        retry_at = self._clock.now() + retry if retry else None
+        self._auth = _Auth(state, detail, captcha_url, retry_at, bot_checks)
         if changed:
             log.info("auth state: %s %s", state.value, detail or "")
             self._bus.publish(AuthChanged(state, detail, captcha_url))
@@ -306,6 +328,9 @@ class Engine:
             self._set_auth(AuthState.CAPTCHA_NEEDED, redactor(str(exc)), exc.captcha_url)
         elif isinstance(exc, ApplicantApiClosed):
             self._set_auth(AuthState.API_CLOSED, redactor(str(exc)))
+        elif isinstance(exc, BotCheck):
+            log.warning("hh.ru's bot protection: %s; fingerprint: %s", exc, exc.fingerprint)
+            self._set_auth(AuthState.BOT_CHECK, redactor(str(exc)))
         else:
             return False
         self.replan()
@@ -349,30 +374,47 @@ class Engine:
             track.jitter_for = key
         return track.jitter
 
+    @staticmethod
+    def _window(resume: Resume) -> datetime:
+        """When hh.ru allows the next raise, on its clock: ``next_publish_at`` (API) or
+        last raise + 4 h (site), whatever ``can_publish_or_update`` says. A live
+        resume without either is taken as due: hh.ru's answer to the raise decides."""
+        if resume.next_publish_at is not None:
+            return resume.next_publish_at
+        if resume.updated_at is not None:
+            return resume.updated_at + DEFAULT_INTERVAL
+        return LONG_AGO
+
+    @staticmethod
+    def _interval(resume: Resume) -> timedelta:
+        """hh.ru's cooldown as its own dates show it (4 h today), for the anchor and
+        for when a refused resume is asked again."""
+        last, window = resume.updated_at, resume.next_publish_at
+        if last and window and window > last:
+            return window - last
+        return DEFAULT_INTERVAL
+
     def _plan(self, track: _Track, settings: Settings, now: datetime) -> datetime | None:
         resume = track.resume
         if (
             settings.paused
-            or self._auth.state in BLOCKING_AUTH
+            or self._auth.state.blocks_raising
             or self._auth.retry_at is not None
             or not settings.is_enabled(resume.id)
-            or not resume.publishable
-            or track.refused_signature == resume.state_signature
-            or resume.next_publish_at is None
+            or not resume.raisable
+            or track.unsure  # wait for the re-read that shows whether it happened
         ):
             return None
-        interval = DEFAULT_INTERVAL
-        if resume.updated_at and resume.next_publish_at > resume.updated_at:
-            interval = resume.next_publish_at - resume.updated_at
         planned = plan_raise(
-            self._server_clock.to_local(resume.next_publish_at),
+            self._server_clock.to_local(self._window(resume)),
             self._rules(settings),
             now=now,
             jitter=self._jitter(track, settings),
-            interval=interval,
+            interval=self._interval(resume),
         )
-        if track.retry_at is not None and track.retry_at > planned:
-            planned = track.retry_at
+        for later in (track.retry_at, track.refused_until):
+            if later is not None and later > planned:
+                planned = later
         if planned <= now and track.next_raise_at is not None and track.next_raise_at <= now:
             planned = track.next_raise_at  # already overdue: keep the time, or every
             # re-plan would move it to "now" and the scheduler would chase it
@@ -387,7 +429,7 @@ class Engine:
                 track.next_raise_at = self._plan(track, settings, now)
             agenda = {rid: t.next_raise_at for rid, t in self._tracks.items() if t.next_raise_at}
         retry = self._list_retry_at or self._auth.retry_at
-        if self._auth.state not in BLOCKING_AUTH:
+        if not self._auth.state.blocks_raising:
             if retry is not None:
                 agenda[REFRESH_KEY] = retry
             probe = self._probe_due(now)
@@ -448,28 +490,30 @@ class Engine:
         if resume_id and not targets:
             return [Attempt(self._clock.now(), resume_id, Outcome.FAILED, detail="unknown resume")]
         for track in targets:
-            if self._auth.state in BLOCKING_AUTH or self._auth.retry_at is not None:
+            if (
+                self._auth.state.blocks_raising
+                or self._auth.retry_at is not None
+                or track.unsure  # the list could not be read to see an earlier raise
+            ):
                 results.append(self._auth_attempt(track.resume.id))
                 continue
             resume = track.resume
-            if not resume.publishable:
-                reason = self._unpublishable_reason(resume)
+            if not resume.raisable:
                 results.append(
                     Attempt(
                         self._clock.now(),
                         resume.id,
                         Outcome.NOT_PUBLISHABLE,
-                        detail=reason,
+                        detail=resume.standing.value,
                         title=resume.title,
                     )
                 )
                 continue
-            assert resume.next_publish_at is not None
-            window = self._server_clock.to_local(resume.next_publish_at)
+            window = self._server_clock.to_local(self._window(resume))
             if window > self._clock.now():
                 results.append(NotDue(resume.id, resume.title, track.next_raise_at or window))
                 continue
-            track.retry_at = None
+            track.retry_at = track.refused_until = None  # the user asks hh.ru again
             results.append(self._raise(track))
         return results
 
@@ -478,6 +522,7 @@ class Engine:
         outcome = {
             AuthState.CAPTCHA_NEEDED: Outcome.CAPTCHA,
             AuthState.API_CLOSED: Outcome.API_CLOSED,
+            AuthState.BOT_CHECK: Outcome.BOT_CHECK,
             AuthState.SIGN_IN_NEEDED: Outcome.SIGN_IN_NEEDED,
             AuthState.SESSION_EXPIRED: Outcome.SIGN_IN_NEEDED,
             AuthState.NOT_CONFIGURED: Outcome.SIGN_IN_NEEDED,
@@ -503,14 +548,12 @@ class Engine:
         except NotPublishable as exc:
             return self._refused(track, exc)
         except RemoteError as exc:
-            return self._raise_failed(track, exc)
+            return self._raise_failed(track, exc, started)
         self._bus.publish(RaiseStarted(before.id))
         confirmed = self._verify(before)
         outcome = Outcome.RAISED if confirmed else Outcome.UNCONFIRMED
         if confirmed:
-            track.failures = track.too_early_streak = 0
-            track.retry_at = None
-            track.last_raise_at = started
+            self._raised(track, started)
         else:
             track.failures += 1
             track.retry_at = self._clock.now() + backoff(track.failures)
@@ -518,37 +561,82 @@ class Engine:
             track, outcome, status=receipt.status, request_id=receipt.request_id, at=started
         )
 
+    def _raised(self, track: _Track, at: datetime) -> None:
+        track.failures = track.too_early_streak = 0
+        track.retry_at = track.refused_until = None
+        track.reported_signature = None  # a later refusal is news again
+        track.last_raise_at = at
+
     def _refused(self, track: _Track, exc: NotPublishable) -> Attempt:
-        """400 on publish: re-read to learn why, then tell the user once, with the
-        refused request's status and id, and skip until the resume changes."""
+        """400 on publish: re-read to learn why, tell the user (once per reason), and
+        ask hh.ru again at the resume's next window: the verdict is not frozen."""
         self._quiet.add(track.resume.id)
         try:
             self.refresh()
         finally:
             self._quiet.discard(track.resume.id)
         track = self._tracks.get(track.resume.id, track)
-        if track.resume.publishable:
-            track.refused_signature = track.resume.state_signature
+        if track.resume.raisable:
+            track.refused_until = self._clock.now() + self._interval(track.resume)
             reason = "refused"
         else:
-            reason = self._unpublishable_reason(track.resume)
-        track.reported_signature = None
+            reason = track.resume.standing.value
         attempt = self._report_unpublishable(
-            track, reason, status=exc.status, request_id=exc.request_id
+            track, reason, status=exc.status, request_id=exc.request_id, attempted=True
         )
         self.replan()
         assert attempt is not None
         return attempt
 
-    def _raise_failed(self, track: _Track, exc: RemoteError) -> Attempt:
+    def _raise_failed(self, track: _Track, exc: RemoteError, started: datetime) -> Attempt:
+        """No raise came of it, as far as we know. When hh.ru answered with an error,
+        a re-read at once tells whether the raise happened: if it provably did not,
+        it is retried within seconds. When no answer came, hh.ru may still be acting
+        on the request: nothing is sent until a read a moment later shows which."""
+        resume_id = track.resume.id
         if self._handle_auth_error(exc):
-            outcome = self._auth_attempt(track.resume.id).outcome
-            return self._record(track, outcome, exc=exc)
+            if isinstance(exc, BotCheck):
+                track.unsure = True  # a dropped touch may have been taken
+            outcome = self._auth_attempt(resume_id).outcome
+            return self._record(track, outcome, exc=exc, at=started)
         track.failures += 1
-        track.retry_at = self._clock.now() + backoff(track.failures)
-        attempt = self._record(track, Outcome.FAILED, exc=exc)
-        self.refresh()  # a deleted resume goes, a changed one is re-planned
-        return attempt
+        now = self._clock.now()
+        if isinstance(exc, RateLimited):  # hh.ru asks to slow down: no re-read either
+            track.retry_at = now + backoff(track.failures)
+            return self._record(track, Outcome.FAILED, exc=exc, at=started)
+        if not isinstance(exc, TransientError):  # refused for a reason of its own
+            track.retry_at = now + backoff(track.failures)
+            attempt = self._record(track, Outcome.FAILED, exc=exc, at=started)
+            self.refresh()  # a deleted resume goes, a changed one is re-planned
+            return attempt
+        happened: bool | None = None  # no answer: ask the list again in a moment
+        if isinstance(exc, ConnectionFailed) and not exc.reached_server:
+            happened = False  # it never left this machine
+        elif exc.status is not None:  # hh.ru answered (5xx, a page that is not JSON)
+            happened = self._reread(track.resume, "after a failed raise")
+            track = self._tracks.get(resume_id, track)
+        if happened:
+            log.info("resume %s: the raise failed, but the re-read shows it happened", resume_id)
+            self._raised(track, started)
+            return self._record(track, Outcome.RAISED, exc=exc, at=started)
+        retry = now + backoff(track.failures, NOT_RAISED_RETRY_FIRST)
+        track.retry_at = retry
+        if happened is None:
+            track.unsure = True
+            self._list_retry_at = min(self._list_retry_at or retry, retry)
+        return self._record(track, Outcome.FAILED, exc=exc, at=started)
+
+    def _reread(self, before: Resume, why: str) -> bool | None:
+        """Whether a fresh read shows ``before`` raised since; None if it could not be read."""
+        try:
+            resumes = self.transport.list_resumes()
+        except RemoteError as exc:
+            log.warning("re-read %s failed: %s", why, redactor(str(exc)))
+            self._handle_auth_error(exc)
+            return None
+        self._merge(resumes)
+        after = next((r for r in resumes if r.id == before.id), None)
+        return after is not None and _raised_between(before, after)
 
     def _verify(self, before: Resume) -> bool:
         """A publish counts only when a re-read shows the resume's dates moved.
@@ -561,18 +649,9 @@ class Engine:
         for delay in VERIFY_DELAYS:
             if delay:
                 self._options.sleep(delay)
-            try:
-                resumes = self.transport.list_resumes()
-            except RemoteError as exc:
-                log.warning("re-read after raising failed: %s", redactor(str(exc)))
-                continue
-            read = True
-            self._merge(resumes)
-            after = next((r for r in resumes if r.id == before.id), None)
-            if after is not None and (
-                _moved(after.updated_at, before.updated_at)
-                or _moved(after.next_publish_at, before.next_publish_at)
-            ):
+            happened = self._reread(before, "after raising")
+            read = read or happened is not None
+            if happened:
                 return True
         if not read:
             self._list_retry_at = self._clock.now() + timedelta(seconds=LIST_BACKOFF_FIRST)
@@ -620,8 +699,18 @@ class Engine:
 
     # ---- reporting ----------------------------------------------------------------
 
+    @staticmethod
+    def _note(track: _Track, now: datetime) -> str | None:
+        """Why the resume is not raised as usual: its standing, or hh.ru's refusal."""
+        if not track.resume.raisable:
+            return track.resume.standing.value
+        if track.refused_until is not None and track.refused_until > now:
+            return "refused"
+        return None
+
     def snapshot(self) -> Snapshot:
         settings = self._settings()
+        now = self._clock.now()
         with self._lock:
             resumes = tuple(
                 ResumeStatus(
@@ -636,7 +725,9 @@ class Engine:
                         if t.resume.next_publish_at
                         else None
                     ),
-                    note=None if t.resume.publishable else self._unpublishable_reason(t.resume),
+                    note=self._note(t, now),
+                    hh_status=t.resume.status,
+                    can_publish=t.resume.can_publish,
                 )
                 for t in self._tracks.values()
             )
@@ -646,5 +737,5 @@ class Engine:
             captcha_url=self._auth.captcha_url,
             paused=settings.paused,
             resumes=resumes,
-            taken_at=self._clock.now(),
+            taken_at=now,
         )

@@ -107,6 +107,27 @@ class ApplicantApiClosed(RemoteError):
     to this application (the December 2025 change)."""
 
 
+class BotCheck(RemoteError):
+    """hh.ru's bot protection (DDoS-Guard, Group-IB) answered instead of the site:
+    a challenge page, or a connection dropped without an answer (FACTS.md §2).
+
+    Neither a dead session nor garbage: the user opens hh.ru in the browser (which
+    passes the check) and, if the site logged them out, imports the session again.
+    ``fingerprint`` describes what came back, redacted, for the log and bug reports.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fingerprint: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.fingerprint = fingerprint
+
+
 class BadUserAgent(RemoteError):
     """400 ``bad_user_agent``: the ``HH-User-Agent`` is unset or blacklisted."""
 

@@ -14,10 +14,11 @@ class Outcome(StrEnum):
     RAISED = "raised"  # publish accepted and confirmed by a re-read
     UNCONFIRMED = "unconfirmed"  # publish accepted, the re-read shows no change
     TOO_EARLY = "too_early"  # 429: rescheduled from the server's answer, not a failure
-    NOT_PUBLISHABLE = "not_publishable"  # blocked, unpublished, 400: skipped until it changes
+    NOT_PUBLISHABLE = "not_publishable"  # a draft, blocked, or refused (400): re-checked later
     SIGN_IN_NEEDED = "sign_in_needed"
     CAPTCHA = "captcha"
     API_CLOSED = "api_closed"
+    BOT_CHECK = "bot_check"  # hh.ru's bot protection answered instead of the site
     FAILED = "failed"  # transient or unexpected; retried with backoff
 
 
@@ -30,37 +31,80 @@ class AuthState(StrEnum):
     SESSION_EXPIRED = "session_expired"  # the website session ended: import a new one
     CAPTCHA_NEEDED = "captcha_needed"
     API_CLOSED = "api_closed"
+    BOT_CHECK = "bot_check"  # DDoS-Guard / Group-IB stopped us: retried with back-off
     UNKNOWN = "unknown"  # not checked yet, or the network is down
+
+    @property
+    def blocks_raising(self) -> bool:
+        """Nothing can be raised until the user acts (signs in, imports a session)."""
+        return self in (
+            AuthState.NOT_CONFIGURED,
+            AuthState.SIGN_IN_NEEDED,
+            AuthState.SESSION_EXPIRED,
+        )
+
+    @property
+    def needs_user(self) -> bool:
+        """A problem the user is told about and can fix."""
+        return self not in (AuthState.OK, AuthState.UNKNOWN)
+
+
+class Standing(StrEnum):
+    """Our reading of hh.ru's status words: can the resume be raised at all?
+
+    Decided by exclusion (FACTS.md §1, §2): only a draft, a block or a deletion rule
+    a resume out. Every other word, an unknown one included, reads as live, and
+    hh.ru's answer to the raise has the last word.
+    """
+
+    LIVE = "live"
+    DRAFT = "draft"  # API not_published, site not_finished
+    BLOCKED = "blocked"
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True)
 class Resume:
-    """One resume as hh.ru reports it, times in server terms."""
+    """One resume as hh.ru reports it, times in server terms.
+
+    ``status`` and ``can_publish`` are hh.ru's raw words, kept for ``status``, the
+    log and ``doctor``; decisions use ``standing`` and the dates only. (hh.ru's
+    ``can_publish_or_update`` means "now": it is false through every cooldown.)
+    """
 
     id: str
     title: str
-    status: str  # not_published | published | blocked | on_moderation
+    status: str  # raw: API not_published|published|blocked|on_moderation; site: new, ...
     blocked: bool
     can_publish: bool | None
-    next_publish_at: datetime | None  # server clock; None when unpublished
+    next_publish_at: datetime | None  # server clock; None when hh.ru gives none
     updated_at: datetime | None
     url: str | None = None
     paid_autoraise: bool = False
+    standing: Standing = Standing.LIVE
 
-    @property
-    def publishable(self) -> bool:
-        """Whether a raise can succeed at all (not whether it is due)."""
+    def describe(self) -> str:
+        """hh.ru's words and our reading of them, for the log (no personal data)."""
+
+        def moment(value: datetime | None) -> str:
+            return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else "-"
+
         return (
-            self.status == "published"
-            and not self.blocked
-            and self.can_publish is not False
-            and self.next_publish_at is not None
+            f"{self.id[:8]} status={self.status} can_publish={self.can_publish} "
+            f"updated={moment(self.updated_at)} next={moment(self.next_publish_at)} "
+            f"-> {self.standing.value}"
         )
 
     @property
+    def raisable(self) -> bool:
+        """Whether hh.ru's words allow a raise at all (not whether it is due)."""
+        return self.standing is Standing.LIVE
+
+    @property
     def state_signature(self) -> tuple[object, ...]:
-        """Changes when the resume's publishability may have changed."""
-        return (self.status, self.blocked, self.can_publish, self.next_publish_at is None)
+        """Changes when the resume's standing may have changed (not with the
+        cooldown: ``can_publish`` flips every window and is left out)."""
+        return (self.status, self.blocked, self.standing)
 
 
 @dataclass(frozen=True)

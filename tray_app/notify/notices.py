@@ -39,6 +39,7 @@ _AUTH_PROBLEMS = (
     AuthState.SESSION_EXPIRED,
     AuthState.CAPTCHA_NEEDED,
     AuthState.API_CLOSED,
+    AuthState.BOT_CHECK,
 )
 
 

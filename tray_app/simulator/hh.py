@@ -1,10 +1,14 @@
 """An hh.ru API simulator: a real HTTP server on 127.0.0.1 for tests and the demo.
 
-Modelled on hh-openapi.yml and FACTS.md: ``+0300`` dates, pagination, the
-``HH-User-Agent`` check, access tokens that expire (403 ``oauth/token_expired``),
-refresh tokens that work once and only after expiry, 429 ``touch_limit_exceeded``,
+Our picture of hh.ru, not hh.ru: each behaviour names its source. Modelled on
+hh-openapi.yml and FACTS.md §1: ``+0300`` dates, pagination, the ``HH-User-Agent``
+check, access tokens that expire (403 ``oauth/token_expired``), refresh tokens that
+work once and only after expiry, ``can_publish_or_update`` that is false through
+every cooldown and true once ``next_publish_at`` has passed (hh's field table: "can
+it be updated", set only for published resumes), 429 ``touch_limit_exceeded``,
 captcha, the December 2025 ``forbidden``, and injected faults (5xx, HTML, garbage,
-timeouts, dropped connections). Every request is recorded for assertions.
+timeouts, dropped connections, DDoS-Guard's challenge page), also at random
+(``SimConfig.fault_rate``). Every request is recorded for assertions.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import random
 import secrets
 import threading
 import time
@@ -22,9 +27,13 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+from requests.structures import CaseInsensitiveDict
+
 from tray_app.core.clock import format_hh_datetime
 from tray_app.simulator.hh_web import (
     CAPTCHA_PATH,
+    DDOS_GUARD_PAGE,
+    GROUP_IB_PAGE,
     LOGIN_PATH,
     TOUCH_PATH,
     WEB_PATHS,
@@ -37,17 +46,30 @@ FOUR_HOURS = 4 * 3600.0
 TWO_WEEKS = 14 * 24 * 3600.0
 MAX_RECORDED = 20_000
 BLACKLISTED_AGENTS = ("python-requests", "MyApp/1.0 (my-app-feedback@example.com)")
+DDOS_GUARD_HEADERS = {"Server": "ddos-guard"}
 
 
 @dataclass
 class SimResume:
     id: str
     title: str
-    status: str = "published"
+    status: str = "published"  # the API's word: published | not_published | blocked
     blocked: bool = False
-    can_publish: bool | None = True
+    refuses_publish: bool = False  # hh.ru answers 400 (mandatory fields, moderation)
     updated_at: datetime | None = None
     next_publish_at: datetime | None = None
+    site_status: str | None = None  # the website's word; None: from ``status``
+
+    @property
+    def site_word(self) -> str:
+        """The site's moderation words are not the API's (FACTS.md §2): a live resume
+        is ``new``/``modified``/``approved``, never ``published``; a draft is
+        ``not_finished``."""
+        if self.site_status:
+            return self.site_status
+        return {"published": "approved", "not_published": "not_finished"}.get(
+            self.status, self.status
+        )
 
 
 @dataclass
@@ -62,8 +84,8 @@ class SimToken:
 @dataclass
 class Fault:
     kind: str  # 500 503 502_html 404 garbage timeout drop captcha forbidden 429 noop_publish
-    # hold; for the website also: login_redirect captcha_redirect 401 403 page_no_list
-    # page_bad_item
+    # hold ddos_guard; for the website also: login_redirect captcha_redirect 401 403
+    # page_no_list page_bad_item gib_page
     path: str  # prefix of the request path it applies to ("" for all)
     method: str | None = None
     times: int = 1
@@ -77,7 +99,7 @@ class RecordedRequest:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]  # as sent; names compared without case, as HTTP does
     form: dict[str, list[str]]
     status: int = 0
 
@@ -102,6 +124,9 @@ class SimConfig:
     max_per_page: int = 100
     clock_offset: float = 0.0  # server clock minus real clock, seconds
     api_closed: bool = False  # the December 2025 behaviour
+    fault_rate: float = 0.0  # this share of requests gets ``fault_kind`` (benchmarks)
+    fault_kind: str = "502_html"
+    fault_seed: int = 1
 
 
 def _ceil_second(moment: datetime) -> datetime:
@@ -119,8 +144,10 @@ class HHSimulator(LocalServer):
         self.tokens: dict[str, SimToken] = {}  # by access token
         self.codes: dict[str, str] = {}  # code -> redirect_uri
         self.faults: list[Fault] = []
+        self._random_faults = random.Random(self.config.fault_seed)
         # bounded, so a long demo does not grow without end
         self.requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED)
+        self.random_faults = 0
         self.publishes: deque[Publish] = deque(maxlen=MAX_RECORDED)
         for resume in resumes if resumes is not None else default_resumes(self.now(), self.config):
             self.resumes[resume.id] = resume
@@ -191,7 +218,19 @@ class HHSimulator(LocalServer):
                     if fault.times <= 0:
                         self.faults.remove(fault)
                     return fault
+            if self.config.fault_rate and self._random_faults.random() < self.config.fault_rate:
+                self.random_faults += 1
+                return Fault(self.config.fault_kind, path)
         return None
+
+    def can_publish_now(self, resume: SimResume) -> bool | None:
+        """``can_publish_or_update``: null unless published; false through the
+        cooldown, true once ``next_publish_at`` has passed (FACTS.md §1)."""
+        if resume.status != "published":
+            return None
+        window = resume.next_publish_at
+        due = window is None or self.now() >= window
+        return due and not resume.blocked and not resume.refuses_publish
 
     def resume_json(self, resume: SimResume) -> dict[str, Any]:
         published = resume.status == "published"
@@ -201,7 +240,7 @@ class HHSimulator(LocalServer):
             "status": {"id": resume.status, "name": resume.status},
             "blocked": resume.blocked,
             "finished": True,
-            "can_publish_or_update": resume.can_publish,
+            "can_publish_or_update": self.can_publish_now(resume),
             "next_publish_at": (
                 format_hh_datetime(resume.next_publish_at)
                 if resume.next_publish_at and published
@@ -224,7 +263,7 @@ class HHSimulator(LocalServer):
             if resume is None:
                 return 404, {"errors": [{"type": "not_found"}]}
             window = resume.next_publish_at
-            if resume.blocked or resume.status != "published" or resume.can_publish is False:
+            if resume.blocked or resume.status != "published" or resume.refuses_publish:
                 self.publishes.append(Publish(resume_id, now, time.time(), window, False))
                 return 400, {
                     "description": "Резюме не может быть опубликовано",
@@ -327,9 +366,17 @@ def demo_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
             **_ready(now, config, 2),
         ),
         SimResume(
-            "b2c3d4e5f60718293a4b5c6d7e8f901234567890", "Инженер данных", **_ready(now, config, 5)
+            "b2c3d4e5f60718293a4b5c6d7e8f901234567890",
+            "Инженер данных",
+            site_status="modified",
+            **_ready(now, config, 5),
         ),
-        SimResume("e5f60718293a4b5c6d7e8f90123456789012345a", "Тимлид", **_ready(now, config, 9)),
+        SimResume(
+            "e5f60718293a4b5c6d7e8f90123456789012345a",
+            "Тимлид",
+            site_status="new",
+            **_ready(now, config, 9),
+        ),
     ]
 
 
@@ -341,12 +388,16 @@ def default_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
 
     return [
         SimResume("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "Python-разработчик", **ready(2)),
-        SimResume("b2c3d4e5f60718293a4b5c6d7e8f901234567890", "Инженер данных", **ready(4)),
+        SimResume(
+            "b2c3d4e5f60718293a4b5c6d7e8f901234567890",
+            "Инженер данных",
+            site_status="modified",
+            **ready(4),
+        ),
         SimResume(
             "c3d4e5f60718293a4b5c6d7e8f90123456789012",
             "Тимлид (черновик)",
             status="not_published",
-            can_publish=True,
             updated_at=now - timedelta(days=3),
         ),
         SimResume(
@@ -354,7 +405,6 @@ def default_resumes(now: datetime, config: SimConfig) -> list[SimResume]:
             "Аналитик (заблокировано)",
             status="blocked",
             blocked=True,
-            can_publish=False,
             updated_at=now - timedelta(days=10),
             next_publish_at=now - timedelta(days=9),
         ),
@@ -366,6 +416,9 @@ class _Handler(SimHandler):
     protocol_version = "HTTP/1.1"
 
     sim: HHSimulator
+
+    def version_string(self) -> str:
+        return getattr(self, "_server_header", None) or super().version_string()
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """``Date`` in the simulated server's clock, whole seconds like a real server."""
@@ -396,6 +449,8 @@ class _Handler(SimHandler):
         set_cookies: dict[str, str] | None = None,
     ) -> None:
         request_id = secrets.token_hex(8)
+        headers = dict(headers or {})
+        self._server_header = headers.pop("Server", None)  # DDoS-Guard answers as itself
         if raw is None and body is not None:
             if isinstance(body, dict) and status >= 400:
                 body = {**body, "request_id": request_id}
@@ -433,7 +488,7 @@ class _Handler(SimHandler):
             method,
             parsed.path,
             parse_qs(parsed.query),
-            {k: v for k, v in self.headers.items()},
+            CaseInsensitiveDict(self.headers.items()),
             form,
         )
         with sim.lock:
@@ -466,6 +521,10 @@ class _Handler(SimHandler):
             self._send(
                 502, raw=b"<html><body>Bad Gateway (ddos-guard)</body></html>", ctype="text/html"
             )
+        elif kind == "ddos_guard":  # DDoS-Guard's challenge (FlareSolverr, scrapers)
+            self._send(403, raw=DDOS_GUARD_PAGE, ctype="text/html", headers=DDOS_GUARD_HEADERS)
+        elif kind == "gib_page":  # our guess at a Group-IB block: its script, no state
+            self._send(403, raw=GROUP_IB_PAGE, ctype="text/html", headers=DDOS_GUARD_HEADERS)
         elif kind == "404":
             self._send(404, raw=b"<html>no such page</html>", ctype="text/html")
         elif kind == "noop_publish":  # accepted, but the resume does not change
@@ -510,7 +569,7 @@ class _Handler(SimHandler):
 
     def _route(self, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> None:
         sim = self.sim
-        if path.startswith(WEB_PATHS):
+        if path.startswith(WEB_PATHS) or path == "/":
             self._web_route(method, path)
             return
         if method == "GET" and path == "/oauth/authorize":
@@ -570,6 +629,24 @@ class _Handler(SimHandler):
             self._send(status, body, set_cookies=set_cookies, **kw)
 
         html_page = "text/html"
+        unlike_a_browser = site.strict_check(method, path, dict(self.headers), cookies)
+        if unlike_a_browser:
+            # FACTS.md §2: a non-browser replay gets DDoS-Guard's page, and a POST
+            # drops the session to anonymous
+            if method == "POST":
+                site.drop_to_anonymous(session)
+            answer(403, raw=DDOS_GUARD_PAGE, ctype=html_page, headers=DDOS_GUARD_HEADERS)
+            return
+        if method == "GET" and path == "/":
+            # FACTS.md §2: the home page opened "cold" with imported cookies can rotate
+            # hhtoken into an anonymous one
+            self._send(
+                200,
+                raw=site.page({"userType": "anonymous"}),
+                ctype=html_page,
+                set_cookies=site.cold_home_page(session),
+            )
+            return
         if method in ("GET", "HEAD") and path in site.config.list_paths:
             if session.user_type == "anonymous" and site.config.anonymous_list == "redirect":
                 answer(302, headers={"Location": f"{LOGIN_PATH}?backurl={path}"})

@@ -1,14 +1,27 @@
 """The hh.ru website part of the simulator: sessions, the resume list pages, touch.
 
-Modelled on FACTS.md §2: anonymous visitors get an ``hhtoken`` too; a logged-in
-session's page state has ``userType: applicant`` and ``applicantResumes``; an XHR
-request gets the state as JSON, a browser request gets HTML with it in the
+Our picture of hh.ru, each part with its source. FACTS.md §2: anonymous visitors
+get an ``hhtoken`` too; a logged-in session's page state has ``userType: applicant``
+and ``applicantResumes`` whose ``_attributes.status`` is a moderation word, never
+``published`` (``new``, ``modified``, ``approved``; a draft is ``not_finished``); an
+XHR request gets the state as JSON, a browser request gets HTML with it in the
 ``HH-Lux-InitialState`` template (HTML-escaped or raw); ``POST
 /applicant/resumes/touch`` wants multipart ``resume`` + ``undirectable=true`` and an
 ``X-Xsrftoken`` equal to the ``_xsrf`` cookie, answers 409 inside the cooldown and
 403 for a bad session or token; cookies rotate through Set-Cookie, and the old
 ``hhtoken`` stops working at once (so a client that does not keep the new one loses
 its session, as it would on the real site).
+
+Bot protection, in ``strict`` mode (the default): a request that does not look like
+the resume list page's own XHR gets DDoS-Guard's challenge page, and a POST also
+drops the session to anonymous (community reports, FACTS.md §2). What is checked
+is what public 2026 clients send (a Chrome ``User-Agent`` with its ``Sec-Ch-Ua``,
+``X-Requested-With``, ``Accept: application/json``; on the touch ``Origin``, a
+``Referer`` of ``/applicant/resumes?role=applicant``, ``X-Hhtmfrom``/``X-Hhtmsource``
+and Group-IB's cookies echoed as ``x-gib-*``); none of it is proven required by
+hh.ru, and a TLS fingerprint cannot be checked over this plain-HTTP server (the
+client's own tests parse its ClientHello). Opening the home page with a logged-in
+session turns it anonymous (FACTS.md §2).
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ import json
 import math
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +45,16 @@ TOUCH_PATH = "/applicant/resumes/touch"
 LOGIN_PATH = "/account/login"
 CAPTCHA_PATH = "/account/captcha"
 WEB_PATHS = ("/applicant/", "/account/")
+GIB_COOKIES = {"gsscgib-w-hh": "x-gib-gsscgib-w-hh", "fgsscgib-w-hh": "x-gib-fgsscgib-w-hh"}
+DDOS_GUARD_PAGE = (
+    b"<!DOCTYPE html><html><head><title>DDoS-Guard</title>"
+    b'<script src="/.well-known/ddos-guard/js-challenge/index.js"></script></head>'
+    b"<body>Checking your browser before accessing hh.ru</body></html>"
+)
+GROUP_IB_PAGE = (
+    b"<!DOCTYPE html><html><head><title>hh.ru</title>"
+    b'<script src="/api/fl/idgib-w-hh?x=1"></script></head><body></body></html>'
+)
 
 
 @dataclass
@@ -43,6 +66,8 @@ class WebConfig:
     to_update: bool = True  # include toUpdate.value (seconds left, rounded down)
     rotate_every: int = 0  # new hhtoken every N requests of a session (0: never)
     rotate_xsrf_every: int = 0  # new _xsrf every N requests of a session
+    extra_cookies: dict[str, str] = field(default_factory=dict)  # set on every answer
+    strict: bool = True  # requests unlike the page's own XHR meet DDoS-Guard (see above)
 
 
 @dataclass
@@ -76,6 +101,8 @@ class WebSite:
         self.lock = threading.RLock()
         self.sessions: dict[str, SimWebSession] = {}
         self.touches: list[WebTouch] = []
+        self.violations: list[str] = []  # what strict mode found unlike a browser
+        self.home_page_loads = 0
 
     # ---- controls for tests -------------------------------------------------------
 
@@ -89,6 +116,9 @@ class WebSite:
             "crypted_id": _new_value("C") + _new_value(),
             "hhrole": user_type,
             "regions": "1",
+            "__ddg1_": _new_value()[:20],
+            "gsscgib-w-hh": _new_value("G") + _new_value(),
+            "fgsscgib-w-hh": _new_value("F")[:40],
             "_ga": "GA1.1." + "1" * 20,
             "_ym_uid": "1" * 19,
         }
@@ -101,6 +131,51 @@ class WebSite:
         with self.lock:
             for session in self.sessions.values():
                 session.user_type = "anonymous"
+
+    def strict_check(
+        self, method: str, path: str, headers: dict[str, str], cookies: dict[str, str]
+    ) -> list[str]:
+        """What, in strict mode, makes this request unlike the resume list page's XHR
+        (recorded in :attr:`violations`); empty when it passes."""
+        if not self.config.strict or path == "/" or not path.startswith("/applicant/"):
+            return []
+        lowered = {k.lower(): v for k, v in headers.items()}
+        problems = []
+        if "Chrome/" not in lowered.get("user-agent", "") or "sec-ch-ua" not in lowered:
+            problems.append("not Chrome (User-Agent, Sec-Ch-Ua)")
+        if lowered.get("x-requested-with", "").lower() != "xmlhttprequest":
+            problems.append("no X-Requested-With: XMLHttpRequest")
+        if method != "HEAD" and "application/json" not in lowered.get("accept", ""):
+            problems.append("no Accept: application/json")
+        for cookie, header in GIB_COOKIES.items():
+            if cookie in cookies and lowered.get(header) != cookies[cookie]:
+                problems.append(f"{header} is not the {cookie} cookie")
+        if method == "POST" and path == TOUCH_PATH:
+            origin = f"http://{lowered.get('host', '')}"
+            if lowered.get("origin") != origin:
+                problems.append("no Origin")
+            if not lowered.get("referer", "").endswith("/applicant/resumes?role=applicant"):
+                problems.append("Referer is not the resume list page")
+            if not lowered.get("x-hhtmsource") or "x-hhtmfrom" not in lowered:
+                problems.append("no X-Hhtmsource / X-Hhtmfrom")
+        if problems:
+            with self.lock:
+                self.violations.append(f"{method} {path}: {'; '.join(problems)}")
+        return problems
+
+    def drop_to_anonymous(self, session: SimWebSession) -> None:
+        with self.lock:
+            session.user_type = "anonymous"
+
+    def cold_home_page(self, session: SimWebSession) -> dict[str, str]:
+        """The home page with a logged-in session: a new, anonymous hhtoken replaces it."""
+        with self.lock:
+            self.home_page_loads += 1
+            if session.user_type == "anonymous":
+                return {}
+            del self.sessions[session.hhtoken]
+        fresh = self._new_session("anonymous")
+        return {"hhtoken": fresh.hhtoken, "_xsrf": fresh.xsrf}
 
     def is_live(self, hhtoken: str) -> bool:
         """Whether the site still accepts this hhtoken (a rotation kills the old one)."""
@@ -126,7 +201,7 @@ class WebSite:
 
     def rotate(self, session: SimWebSession) -> dict[str, str]:
         """After a request was judged: new values the answer hands out, if it is time."""
-        set_cookies: dict[str, str] = {}
+        set_cookies: dict[str, str] = dict(self.config.extra_cookies)
         with self.lock:
             session.requests += 1
             every = self.config.rotate_every
@@ -148,7 +223,7 @@ class WebSite:
             "_attributes": {
                 "id": int(resume.id[:8], 16),
                 "hash": resume.id,
-                "status": resume.status,
+                "status": resume.site_word,  # never "published" (FACTS.md §2)
                 "updated": int(resume.updated_at.timestamp() * 1000) if resume.updated_at else None,
             },
             "title": [{"string": resume.title}],

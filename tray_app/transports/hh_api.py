@@ -10,7 +10,7 @@ import requests
 from tray_app import APP_NAME, __version__
 from tray_app.core.clock import parse_hh_datetime
 from tray_app.core.errors import InvalidResponse, TokenExpired
-from tray_app.core.models import PublishReceipt, Resume
+from tray_app.core.models import PublishReceipt, Resume, Standing
 from tray_app.transports.hh_errors import raise_for_api_error, request_id_of
 from tray_app.transports.http import HttpClient
 from tray_app.transports.oauth import TokenManager
@@ -31,15 +31,31 @@ def _optional_time(value: Any) -> Any:
     return parse_hh_datetime(value) if isinstance(value, str) and value else None
 
 
+def api_standing(status: str, blocked: bool) -> Standing:
+    """By exclusion: ``not_published`` is a draft, ``blocked`` is blocked; every
+    other status (``published``, ``on_moderation``, one we have never seen) may be
+    raised, and a ``400`` from publish says otherwise (FACTS.md §1).
+
+    ``can_publish_or_update`` plays no part: it means "now" and is false through
+    every cooldown (hh's field table; ``hh-openapi.yml`` examples)."""
+    if blocked or status == "blocked":
+        return Standing.BLOCKED
+    if status == "not_published":
+        return Standing.DRAFT
+    return Standing.LIVE
+
+
 def parse_resume(item: dict[str, Any]) -> Resume:
     """One ``/resumes/mine`` item; a missing id or a bad date is an InvalidResponse."""
     try:
-        status = item.get("status") or {}
+        raw_status = item.get("status") or {}
+        status = str(raw_status.get("id") if isinstance(raw_status, dict) else raw_status)
+        blocked = bool(item.get("blocked", False))
         return Resume(
             id=str(item["id"]),
             title=str(item.get("title") or "").strip() or str(item["id"]),
-            status=str(status.get("id") if isinstance(status, dict) else status),
-            blocked=bool(item.get("blocked", False)),
+            status=status,
+            blocked=blocked,
             can_publish=item.get("can_publish_or_update"),
             next_publish_at=_optional_time(item.get("next_publish_at")),
             updated_at=_optional_time(item.get("updated_at")),
@@ -48,6 +64,7 @@ def parse_resume(item: dict[str, Any]) -> Resume:
                 isinstance(s, dict) and s.get("id") == "resume_autoupdating" and s.get("active")
                 for s in item.get("paid_services") or []
             ),
+            standing=api_standing(status, blocked),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidResponse(f"/resumes/mine: unreadable resume item ({exc})") from None
@@ -103,6 +120,7 @@ class ApiTransport:
             resumes.extend(parse_resume(item) for item in body["items"])
             pages = int(body.get("pages") or 1)
             page += 1
+        log.info("api: %d resumes: %s", len(resumes), "; ".join(r.describe() for r in resumes))
         return resumes
 
     def publish(self, resume_id: str) -> PublishReceipt:

@@ -7,7 +7,8 @@ spec describe them; the legacy ``oauth_error`` field is only a fallback.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlparse
 
 import requests
@@ -15,6 +16,7 @@ import requests
 from tray_app.core.errors import (
     ApplicantApiClosed,
     BadUserAgent,
+    BotCheck,
     CaptchaRequired,
     InvalidResponse,
     NotPublishable,
@@ -26,6 +28,7 @@ from tray_app.core.errors import (
     TooEarly,
     UnexpectedResponse,
 )
+from tray_app.transports.protection import fingerprint, protection_page
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,12 @@ def json_body(response: requests.Response) -> Any:
         return None
 
 
-def request_id_of(response: requests.Response, body: Any = None) -> str | None:
+class _Answer(Protocol):
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+def request_id_of(response: _Answer, body: Any = None) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("request_id"), str):
         return str(body["request_id"])
     return response.headers.get("X-Request-ID") or response.headers.get("X-Request-Id")
@@ -80,6 +88,16 @@ def raise_for_api_error(response: requests.Response, what: str) -> Any:
     if 200 <= status < 300:
         return body
     log.info("%s: HTTP %s request_id=%s errors=%s", what, status, request_id, _errors(body))
+    if body is None:
+        kind = protection_page(
+            status, response.headers, response.content, expected_missing=status in (401, 403, 429)
+        )
+        if kind is not None:
+            raise BotCheck(
+                f"{what}: {kind}'s bot protection answered instead of hh.ru (HTTP {status})",
+                fingerprint=fingerprint(status, response.headers, response.content),
+                **kw,
+            )
     if status >= 500:
         raise ServerError(f"{what}: hh.ru server error {status}", **kw)
     if body is None and status not in (404, 429):

@@ -5,30 +5,39 @@ Since December 2025 hh.ru refuses applicant API calls from third-party applicati
 known only from public tools, so every request and answer is logged (never a cookie
 value): a user's log tells us what hh.ru said.
 
+- every request goes through :class:`~tray_app.transports.browser.BrowserClient`
+  (Chrome's TLS and HTTP/2 fingerprint) with the header set of 2026 clients: an XHR
+  from the resume list page, ``Referer`` with ``?role=applicant``, Group-IB's
+  cookies echoed as ``x-gib-*`` headers; the home page is never loaded (with an
+  imported session it may rotate ``hhtoken`` into an anonymous one);
 - list: ``GET /applicant/resumes`` (else ``/applicant/my_resumes``) as an XHR, which
   answers with the page state as JSON, else the HTML's ``HH-Lux-InitialState``;
 - raise: ``POST /applicant/resumes/touch``, multipart ``resume=<hash>`` and
   ``undirectable=true``, ``X-Xsrftoken`` from the ``_xsrf`` cookie; never redirected;
-- cookies the site rotates with ``Set-Cookie`` are saved at once, so the stored
-  session stays the one hh.ru knows.
+- cookies the site sets are kept (analytics ones aside) and saved at once, so the
+  stored session stays the one hh.ru knows; a ``redirect_host`` cookie sends the
+  requests to the user's regional host;
+- a bot-protection page or a connection dropped unanswered is a
+  :class:`~tray_app.core.errors.BotCheck`, never "session expired".
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
-import requests
-
 from tray_app.core.clock import Clock, ServerClock
 from tray_app.core.errors import (
+    BotCheck,
     CaptchaRequired,
+    ConnectionDropped,
+    InvalidResponse,
     NotPublishable,
     RateLimited,
     RemoteError,
@@ -41,24 +50,54 @@ from tray_app.core.errors import (
 )
 from tray_app.core.models import PublishReceipt, Resume
 from tray_app.core.redact import redactor
+from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.web_session import HeldSession, WebSession, WebSessionStore
+from tray_app.transports.browser import BrowserClient, WebResponse
 from tray_app.transports.hh_errors import request_id_of
 from tray_app.transports.hh_web_page import (
+    SITE_EXCLUDED,
+    SITE_LIVE_WORDS,
     PageState,
     parse_resumes,
     require_applicant,
     state_from_html,
     state_from_json,
 )
-from tray_app.transports.http import HttpClient
+from tray_app.transports.protection import fingerprint, protection_page
 
 log = logging.getLogger(__name__)
 
 LIST_PATHS = ("/applicant/resumes", "/applicant/my_resumes")
 TOUCH_PATH = "/applicant/resumes/touch"
 LOGIN_PATHS = ("/account/login", "/login", "/account/signup")
-BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-XHR_HEADERS = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
+PAGE_QUERY = "?role=applicant"  # the resume list page as 2026 clients refer to it
+XHR_HEADERS: dict[str, str | None] = {
+    "Accept": "application/json",
+    "X-Requested-With": "XMLHttpRequest",
+    "Accept-Language": "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7",
+    # a fetch() from the page, not a navigation: Chrome's navigation-only headers go
+    "Sec-Fetch-Site": "same-origin",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Dest": "empty",
+    "Sec-Fetch-User": None,
+    "Upgrade-Insecure-Requests": None,
+    "Cache-Control": None,
+}
+TOUCH_HEADERS = {"X-Hhtmfrom": "negotiation_list", "X-Hhtmsource": "resume_list"}
+"""hh's analytics headers on the touch, as two public 2026 raisers (Go, Dart) send them."""
+GIB_HEADERS = {"gsscgib-w-hh": "x-gib-gsscgib-w-hh", "fgsscgib-w-hh": "x-gib-fgsscgib-w-hh"}
+"""Group-IB cookies the page's script echoes as headers (FACTS.md §2)."""
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+
+def regional_host(host: str, cookies: Mapping[str, str]) -> str:
+    """The host to send requests to: the ``redirect_host`` cookie's (``spb.hh.ru``)
+    when it is a host of the same site as ``host``, whose cookies it shares."""
+    named = cookies.get("redirect_host", "").strip().lower()
+    site = ".".join(host.split(".")[-2:])
+    if named and _HOSTNAME.match(named) and (named == site or named.endswith("." + site)):
+        return named
+    return host
 
 
 def parse_set_cookie(header: str, now: datetime) -> tuple[str, str | None] | None:
@@ -81,28 +120,21 @@ def parse_set_cookie(header: str, now: datetime) -> tuple[str, str | None] | Non
     return name.strip(), value.strip().strip('"')
 
 
-def _set_cookies(response: requests.Response) -> list[str]:
-    headers = getattr(response.raw, "headers", None)
-    if headers is not None and hasattr(headers, "getlist"):
-        return list(headers.getlist("Set-Cookie"))
-    single = response.headers.get("Set-Cookie")
-    return [single] if single else []
-
-
 class WebTransport:
-    """The :class:`~tray_app.core.ports.Transport` over the website session of one host."""
+    """The :class:`~tray_app.core.ports.Transport` over the website session of one host
+    (``host``, the session's key); ``site_url`` gives the base URL of a host."""
 
     def __init__(
         self,
-        http: HttpClient,
+        client: BrowserClient,
         store: WebSessionStore | HeldSession,
         server_clock: ServerClock,
         clock: Clock,
+        site_url: Callable[[str], str],
     ) -> None:
-        self._http = http
-        # our Cookie header is the whole truth: requests' own jar would replace it
-        # with cookies it picked up, so it is told to keep none
-        http.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self._client = client
+        self._site_url = site_url
+        self._regional_told: str | None = None
         self._store = store
         self._server_clock = server_clock
         self._clock = clock
@@ -110,18 +142,32 @@ class WebTransport:
         self._session: WebSession | None = None
         self._list_path = LIST_PATHS[0]
         self._known: dict[str, Resume] = {}
+        self._new_words: set[str] = set()  # unknown status words, each logged once
         self._unsaved = False
 
     @property
-    def base_url(self) -> str:
-        return self._http.base_url
-
-    @property
     def host(self) -> str:
+        """The site the session belongs to (the ``web_host`` setting)."""
         return self._store.host
 
+    @property
+    def request_host(self) -> str:
+        """Where requests go: ``host``, or the regional host its ``redirect_host``
+        cookie names."""
+        with self._lock:
+            session = self._session
+        return regional_host(self.host, session.cookies) if session else self.host
+
+    @property
+    def base_url(self) -> str:
+        return self._site_url(self.request_host).rstrip("/")
+
+    @property
+    def client_description(self) -> str:
+        return self._client.description
+
     def close(self) -> None:
-        self._http.close()
+        self._client.close()
 
     # ---- the session --------------------------------------------------------------
 
@@ -145,13 +191,14 @@ class WebTransport:
             self._session = None
             self._known.clear()
 
-    def _take_rotation(self, response: requests.Response) -> None:
-        """Applies Set-Cookie to the session and saves it when anything changed."""
+    def _take_rotation(self, response: WebResponse) -> None:
+        """Applies Set-Cookie to the session (every cookie but analytics ones) and
+        saves it when anything changed."""
         now = self._clock.now()
         changes: dict[str, str | None] = {}
-        for header in _set_cookies(response):
+        for header in response.set_cookies:
             parsed = parse_set_cookie(header, now)
-            if parsed is not None:
+            if parsed is not None and not is_tracking(parsed[0]):
                 changes[parsed[0]] = parsed[1]
         with self._lock:
             session = self._session
@@ -180,16 +227,39 @@ class WebTransport:
     # ---- HTTP ---------------------------------------------------------------------
 
     def _send(
-        self, method: str, path: str, headers: Mapping[str, str], **kwargs: Any
-    ) -> requests.Response:
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str | None],
+        multipart: Mapping[str, str] | None = None,
+    ) -> WebResponse:
+        """One request as the resume list page would send it, with the whole jar."""
         session = self.session()
-        all_headers = {
-            "User-Agent": BROWSER_USER_AGENT,
-            "Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8",
+        base = self.base_url
+        if self.request_host != self.host and self._regional_told != self.request_host:
+            self._regional_told = self.request_host
+            log.info("web: the redirect_host cookie sends requests to %s", self.request_host)
+        all_headers: dict[str, str | None] = {
+            **XHR_HEADERS,
+            "Referer": f"{base}{LIST_PATHS[0]}{PAGE_QUERY}",
             **headers,
+            **{
+                header: session.cookies[cookie]
+                for cookie, header in GIB_HEADERS.items()
+                if session.cookies.get(cookie)
+            },
             "Cookie": session.cookie_header(),
         }
-        response = self._http.request(method, path, headers=all_headers, **kwargs)
+        try:
+            response = self._client.request(
+                method, f"{base}{path}", headers=all_headers, multipart=multipart
+            )
+        except ConnectionDropped as exc:
+            raise BotCheck(
+                f"{method} {path}: hh.ru dropped the connection without an answer, as its "
+                "bot protection does",
+                fingerprint=f"no HTTP answer ({exc})",
+            ) from None
         location = response.headers.get("Location")
         log.info(
             "web %s %s -> %s %s%s request_id=%s",
@@ -203,7 +273,24 @@ class WebTransport:
         self._take_rotation(response)
         return response
 
-    def _redirect_error(self, response: requests.Response, what: str) -> RemoteError:
+    def _bot_check(
+        self, response: WebResponse, what: str, *, expected_missing: bool
+    ) -> BotCheck | None:
+        """A BotCheck when the answer is a protection page instead of hh.ru's."""
+        status = response.status_code
+        kind = protection_page(
+            status, response.headers, response.content, expected_missing=expected_missing
+        )
+        if kind is None:
+            return None
+        return BotCheck(
+            f"{what}: {kind}'s bot protection answered instead of hh.ru (HTTP {status})",
+            fingerprint=fingerprint(status, response.headers, response.content),
+            status=status,
+            request_id=request_id_of(response),
+        )
+
+    def _redirect_error(self, response: WebResponse, what: str) -> RemoteError:
         """A 3xx: to the login page the session is gone; anywhere else (a captcha,
         a VPN or bot check) a human must look at it in the browser."""
         target = urljoin(self.base_url + "/", response.headers.get("Location") or "/")
@@ -216,7 +303,7 @@ class WebTransport:
             **kw,
         )
 
-    def _status_error(self, response: requests.Response, what: str) -> RemoteError:
+    def _status_error(self, response: WebResponse, what: str) -> RemoteError:
         status = response.status_code
         kw: dict[str, Any] = {
             "status": status,
@@ -224,6 +311,9 @@ class WebTransport:
         }
         snippet = redactor(response.text[:200].replace("\n", " ")) if response.content else ""
         log.info("%s: HTTP %s body=%r", what, status, snippet)
+        bot_check = self._bot_check(response, what, expected_missing=status in (401, 403, 429))
+        if bot_check is not None:
+            return bot_check
         if 300 <= status < 400:
             return self._redirect_error(response, what)
         if status in (401, 403):
@@ -243,7 +333,7 @@ class WebTransport:
     def _read_state(self) -> PageState:
         paths = [self._list_path, *(p for p in LIST_PATHS if p != self._list_path)]
         for path in paths:
-            response = self._send("GET", path, XHR_HEADERS)
+            response = self._send("GET", path, {})
             if response.status_code == 404:
                 continue
             if response.status_code != 200:
@@ -251,10 +341,16 @@ class WebTransport:
             self._list_path = path
             kind = response.headers.get("Content-Type", "")
             body = response.text
-            if "json" in kind or body.lstrip().startswith("{"):
-                state = state_from_json(body)
-            else:
-                state = state_from_html(body)
+            try:
+                if "json" in kind or body.lstrip().startswith("{"):
+                    state = state_from_json(body)
+                else:
+                    state = state_from_html(body)
+            except InvalidResponse:
+                bot_check = self._bot_check(response, f"GET {path}", expected_missing=True)
+                if bot_check is not None:
+                    raise bot_check from None
+                raise
             log.info("web page state of %s read from %s", path, state.source)
             return state
         raise UnexpectedResponse(
@@ -270,30 +366,19 @@ class WebTransport:
             state.data, server_now=server_now, base_url=self.base_url, previous=self._known
         )
         self._known = {r.id: r for r in resumes}
-        log.info(
-            "web: %d resumes: %s",
-            len(resumes),
-            "; ".join(
-                f"{r.id[:8]} {r.status} updated={r.updated_at:%H:%M:%SZ} "
-                f"next={r.next_publish_at:%H:%M:%SZ}"
-                if r.updated_at and r.next_publish_at
-                else f"{r.id[:8]} {r.status}"
-                for r in resumes
-            ),
-        )
+        log.info("web: %d resumes: %s", len(resumes), "; ".join(r.describe() for r in resumes))
+        for word in {r.status for r in resumes} - SITE_LIVE_WORDS - set(SITE_EXCLUDED):
+            if word not in self._new_words:
+                self._new_words.add(word)
+                log.warning("hh.ru shows a resume status word new to us: %r; read as live", word)
         return resumes
 
-    def _touch(self, resume_id: str, xsrf: str) -> requests.Response:
+    def _touch(self, resume_id: str, xsrf: str) -> WebResponse:
         return self._send(
             "POST",
             TOUCH_PATH,
-            {
-                **XHR_HEADERS,
-                "X-Xsrftoken": xsrf,
-                "Origin": self.base_url,
-                "Referer": f"{self.base_url}{LIST_PATHS[0]}",
-            },
-            files={"resume": (None, resume_id), "undirectable": (None, "true")},
+            {**TOUCH_HEADERS, "X-Xsrftoken": xsrf, "Origin": self.base_url},
+            multipart={"resume": resume_id, "undirectable": "true"},
         )
 
     def publish(self, resume_id: str) -> PublishReceipt:
@@ -324,4 +409,4 @@ class WebTransport:
 
     def ping(self) -> None:
         """A cheap request whose ``Date`` samples the site's clock."""
-        self._send("HEAD", self._list_path, XHR_HEADERS)
+        self._send("HEAD", self._list_path, {})

@@ -16,13 +16,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tray_app.core.errors import AnonymousSession, InvalidResponse
-from tray_app.core.models import Resume
+from tray_app.core.models import Resume, Standing
 
 STATE_TEMPLATE = re.compile(
     r"<template[^>]*\bid=[\"']HH-Lux-InitialState[\"'][^>]*>(.*?)</template>",
     re.DOTALL | re.IGNORECASE,
 )
 RAISE_INTERVAL = timedelta(hours=4)
+SITE_EXCLUDED = {
+    "not_finished": Standing.DRAFT,  # the site's draft (2026 clients warn by this name)
+    "not_published": Standing.DRAFT,  # the API's word, should the site ever use it
+    "blocked": Standing.BLOCKED,
+    "deleted": Standing.DELETED,
+}
+"""The site's resume status words are hh's moderation words, never ``published``
+(FACTS.md §2): a live resume shows ``new``, ``modified``, ``approved``... So the
+standing is decided by exclusion, and an unknown word reads as live."""
+SITE_LIVE_WORDS = frozenset({"new", "modified", "approved", "published"})
+"""Words seen on live resumes; any other non-excluded word is logged once as new."""
 CONSISTENT = timedelta(seconds=2)
 """How far ``toUpdate`` may disagree with "last raise + 4 h" and still mean it:
 it counts whole seconds from when the page was built."""
@@ -80,6 +91,10 @@ def require_applicant(state: dict[str, Any]) -> None:
         raise AnonymousSession(f"these cookies are logged in as {kind!r}, not as a job seeker")
     if not kind and "applicantResumes" not in state:
         raise InvalidResponse("the page state has neither userType nor applicantResumes")
+
+
+def site_standing(word: str) -> Standing:
+    return SITE_EXCLUDED.get(word.lower(), Standing.LIVE)
 
 
 def _title(item: dict[str, Any], fallback: str) -> str:
@@ -155,12 +170,14 @@ def parse_resumes(
         before = (previous or {}).get(resume_hash)
         estimate = before.next_publish_at if before and before.updated_at == updated else None
         window = _next_window(updated, to_update, server_now, estimate)
+        standing = site_standing(status)
         resumes.append(
             Resume(
                 id=resume_hash,
                 title=_title(item, resume_hash),
                 status=status.lower(),
-                blocked=status.lower() == "blocked",
+                blocked=standing is Standing.BLOCKED,
+                standing=standing,
                 can_publish=None,
                 next_publish_at=window,
                 updated_at=updated,

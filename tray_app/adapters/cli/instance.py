@@ -77,6 +77,7 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
                 mark="[x]" if r["enabled"] else "[ ]",
                 title=r["title"],
                 status=reason_text(r["note"], cli.language) if r["note"] else "ok",
+                word=r.get("hh_status") or "?",  # an older running instance has none
             )
         )
     if data["auth"]["state"] in SIGN_IN_STATES:
@@ -88,7 +89,13 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
 def raise_now_exit_code(outcomes: Sequence[str]) -> int:
     if Outcome.SIGN_IN_NEEDED.value in outcomes:
         return EXIT_SIGN_IN
-    failures = {Outcome.FAILED, Outcome.UNCONFIRMED, Outcome.CAPTCHA, Outcome.API_CLOSED}
+    failures = {
+        Outcome.FAILED,
+        Outcome.UNCONFIRMED,
+        Outcome.CAPTCHA,
+        Outcome.API_CLOSED,
+        Outcome.BOT_CHECK,
+    }
     if any(o in {f.value for f in failures} for o in outcomes):
         return EXIT_FAILURE
     if Outcome.RAISED.value in outcomes:

@@ -9,6 +9,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from tray_app.core.models import AuthState
+
 BRAND = (214, 0, 28, 255)  # hh.ru red
 WHITE = (255, 255, 255, 255)
 
@@ -63,13 +65,7 @@ def icon_state(status: dict[str, Any], raising: bool) -> IconState:
         return IconState.RAISING
     auth = status["auth"]["state"]
     telegram = (status.get("telegram") or {}).get("state")
-    if auth in (
-        "sign_in_needed",
-        "session_expired",
-        "captcha_needed",
-        "api_closed",
-        "not_configured",
-    ) or (telegram == "misconfigured"):
+    if AuthState(auth).needs_user or telegram == "misconfigured":
         return IconState.ATTENTION
     if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
         return IconState.ERROR

@@ -59,6 +59,13 @@ def resume_line(resume: dict[str, Any], language: str, tz: tzinfo | None = None)
     title = resume["title"]
     if not resume["enabled"]:
         return t("tray.resume_disabled", language, title=title)
+    if resume["note"] == "refused" and resume["next_raise_at"]:
+        return t(
+            "tray.resume_refused",
+            language,
+            title=title,
+            next=local_time(item_next_raise(resume), language, tz),
+        )
     if resume["note"]:
         return t(
             "tray.resume_blocked",
