@@ -126,6 +126,10 @@ def status_lines(
         lines.append(telegram_problem_text(telegram["reason"], telegram.get("detail"), language))
     if not data["resumes"]:
         lines.append(t("status.no_resumes", language))
+    elif auth["state"] in (AuthState.OK.value, AuthState.UNKNOWN.value):
+        why = nothing_planned_text(data, language)
+        if why:
+            lines.append(why)
     never = t("never", language)
     for number, r in enumerate(data["resumes"], 1):
         last = _parse_time(r["last_raise_at"])
@@ -144,6 +148,32 @@ def status_lines(
             )
         )
     return lines
+
+
+def nothing_planned(status: dict[str, Any]) -> str | None:
+    """Why no enabled resume has a next raise in a ``status --json`` document, or
+    None when one has (or raising is paused, which says so itself): the menu must
+    never call that "all fine"."""
+    resumes = status["resumes"]
+    if status.get("paused") or any(r["enabled"] and r["next_raise_at"] for r in resumes):
+        return None
+    if not resumes:
+        return "waiting" if status["auth"]["state"] == AuthState.UNKNOWN.value else "no_resumes"
+    enabled = [r for r in resumes if r["enabled"]]
+    if not enabled:
+        return "all_off"
+    if all(r["note"] for r in enabled):
+        return "cannot"
+    return "unknown"
+
+
+def nothing_planned_text(status: dict[str, Any], language: str) -> str | None:
+    why = nothing_planned(status)
+    if why is None:
+        return None
+    notes = [r["note"] for r in status["resumes"] if r["enabled"] and r["note"]]
+    reason = ", ".join(dict.fromkeys(reason_text(note, language) for note in notes))
+    return t(f"tray.none_planned.{why}", language, reason=reason)
 
 
 def _parse_time(value: str | None) -> datetime | None:

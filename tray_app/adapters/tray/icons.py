@@ -10,6 +10,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from tray_app.core.models import AuthState
+from tray_app.i18n.text import nothing_planned
 
 BRAND = (214, 0, 28, 255)  # hh.ru red
 WHITE = (255, 255, 255, 255)
@@ -18,7 +19,7 @@ WHITE = (255, 255, 255, 255)
 class IconState(StrEnum):
     OK = "ok"
     RAISING = "raising"
-    ATTENTION = "attention"  # the user must act: sign in, captcha, Telegram settings
+    ATTENTION = "attention"  # the user must act: sign in, captcha, Telegram, nothing planned
     ERROR = "error"  # a run of failures
     PAUSED = "paused"
 
@@ -67,6 +68,8 @@ def icon_state(status: dict[str, Any], raising: bool) -> IconState:
     telegram = (status.get("telegram") or {}).get("state")
     if AuthState(auth).needs_user or telegram == "misconfigured":
         return IconState.ATTENTION
+    if nothing_planned(status) not in (None, "waiting"):
+        return IconState.ATTENTION  # nothing will be raised: never shown as "ok"
     if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
         return IconState.ERROR
     return IconState.OK

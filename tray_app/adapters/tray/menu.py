@@ -13,7 +13,7 @@ from typing import Any
 
 from tray_app.adapters.control import earliest_next_raise, item_next_raise
 from tray_app.i18n import t
-from tray_app.i18n.text import local_time, reason_text
+from tray_app.i18n.text import local_time, nothing_planned_text, reason_text
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None)
     telegram = status.get("telegram") or {}
     if telegram.get("state") == "misconfigured":
         return t("tray.telegram_problem", language)
+    why = nothing_planned_text(status, language)
+    if why:
+        return why
     if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
         return t("tray.failing", language)
     return t("tray.ok", language, next=local_time(earliest_next_raise(status), language, tz))
