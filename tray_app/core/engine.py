@@ -440,6 +440,16 @@ class Engine:
             self._bus.publish(PlanChanged(dict(agenda)))
         return agenda
 
+    def resumes(self) -> list[Resume]:
+        """The resumes as hh.ru last listed them (hh.ru's words, our standing)."""
+        with self._lock:
+            return [t.resume for t in self._tracks.values()]
+
+    @property
+    def list_error(self) -> str | None:
+        """Why the last read of the list failed (redacted), or None if it worked."""
+        return self._list_error
+
     def next_raise_at(self, resume_id: str) -> datetime | None:
         track = self._tracks.get(resume_id)
         return track.next_raise_at if track else None

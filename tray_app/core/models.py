@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -82,6 +82,8 @@ class Resume:
     url: str | None = None
     paid_autoraise: bool = False
     standing: Standing = Standing.LIVE
+    raw: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """hh.ru's fields as read, for ``doctor`` (no personal data)."""
 
     def describe(self) -> str:
         """hh.ru's words and our reading of them, for the log (no personal data)."""

@@ -198,6 +198,13 @@ class HHSimulator(LocalServer):
             resume = self.resumes[resume_id]
             resume.next_publish_at = _ceil_second(self.now() + timedelta(seconds=in_seconds))
 
+    def make_due(self, resume_id: str) -> None:
+        """Last raised five hours ago: due by the API's ``next_publish_at`` and by the
+        site's "last raise + 4 h" alike."""
+        with self.lock:
+            self.resumes[resume_id].updated_at = self.now() - timedelta(hours=5)
+        self.open_window(resume_id, in_seconds=-2)
+
     def calls(self, method: str, path_prefix: str) -> list[RecordedRequest]:
         with self.lock:
             return [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from typing import Any
 
 import requests
@@ -11,6 +13,7 @@ from tray_app import APP_NAME, __version__
 from tray_app.core.clock import parse_hh_datetime
 from tray_app.core.errors import InvalidResponse, TokenExpired
 from tray_app.core.models import PublishReceipt, Resume, Standing
+from tray_app.transports.exchanges import Exchanges
 from tray_app.transports.hh_errors import raise_for_api_error, request_id_of
 from tray_app.transports.http import HttpClient
 from tray_app.transports.oauth import TokenManager
@@ -45,6 +48,20 @@ def api_standing(status: str, blocked: bool) -> Standing:
     return Standing.LIVE
 
 
+RAW_FIELDS = ("status", "blocked", "can_publish_or_update", "next_publish_at", "updated_at")
+
+
+def _raw(item: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The fields our reading rests on, as hh.ru wrote them (``doctor`` shows them)."""
+    raw = [(key, json.dumps(item.get(key), ensure_ascii=False)) for key in RAW_FIELDS]
+    access = item.get("access")
+    if isinstance(access, dict) and isinstance(access.get("type"), dict):
+        raw.append(("access.type.id", str(access["type"].get("id"))))
+    services = [s.get("id") for s in item.get("paid_services") or [] if isinstance(s, dict)]
+    raw.append(("paid_services", ", ".join(map(str, services)) or "-"))
+    return tuple(raw)
+
+
 def parse_resume(item: dict[str, Any]) -> Resume:
     """One ``/resumes/mine`` item; a missing id or a bad date is an InvalidResponse."""
     try:
@@ -65,6 +82,7 @@ def parse_resume(item: dict[str, Any]) -> Resume:
                 for s in item.get("paid_services") or []
             ),
             standing=api_standing(status, blocked),
+            raw=_raw(item),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidResponse(f"/resumes/mine: unreadable resume item ({exc})") from None
@@ -76,14 +94,25 @@ class ApiTransport:
     def __init__(self, http: HttpClient, tokens: TokenManager) -> None:
         self._http = http
         self.tokens = tokens
+        self.exchanges = Exchanges()
 
     def _authorized(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Sends with the current access token; on ``token_expired`` refreshes once and
         resends (the first request was refused, so resending cannot raise twice)."""
         token = self.tokens.access_token()
         for attempt in range(2):
+            started = time.monotonic()
             response = self._http.request(
                 method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+            )
+            self.exchanges.record(
+                method,
+                path,
+                response.status_code,
+                time.monotonic() - started,
+                response.headers,
+                (),
+                response.text if method != "GET" or response.status_code >= 300 else "",
             )
             log.info(
                 "%s %s -> %s request_id=%s",

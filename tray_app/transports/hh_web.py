@@ -26,7 +26,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -53,6 +55,7 @@ from tray_app.core.redact import redactor
 from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.web_session import HeldSession, WebSession, WebSessionStore
 from tray_app.transports.browser import BrowserClient, WebResponse
+from tray_app.transports.exchanges import Exchanges
 from tray_app.transports.hh_errors import request_id_of
 from tray_app.transports.hh_web_page import (
     SITE_EXCLUDED,
@@ -62,6 +65,7 @@ from tray_app.transports.hh_web_page import (
     require_applicant,
     state_from_html,
     state_from_json,
+    user_type,
 )
 from tray_app.transports.protection import fingerprint, protection_page
 
@@ -120,6 +124,16 @@ def parse_set_cookie(header: str, now: datetime) -> tuple[str, str | None] | Non
     return name.strip(), value.strip().strip('"')
 
 
+@dataclass(frozen=True)
+class PageSeen:
+    """How the last resume list was read (for ``doctor``): no values, only shapes."""
+
+    path: str
+    source: str  # xhr-json | template | template-escaped
+    user_type: str
+    keys: tuple[str, ...]  # the page state's top-level keys
+
+
 class WebTransport:
     """The :class:`~tray_app.core.ports.Transport` over the website session of one host
     (``host``, the session's key); ``site_url`` gives the base URL of a host."""
@@ -143,6 +157,8 @@ class WebTransport:
         self._list_path = LIST_PATHS[0]
         self._known: dict[str, Resume] = {}
         self._new_words: set[str] = set()  # unknown status words, each logged once
+        self.exchanges = Exchanges()
+        self.last_page: PageSeen | None = None
         self._unsaved = False
 
     @property
@@ -250,6 +266,7 @@ class WebTransport:
             },
             "Cookie": session.cookie_header(),
         }
+        started = time.monotonic()
         try:
             response = self._client.request(
                 method, f"{base}{path}", headers=all_headers, multipart=multipart
@@ -260,6 +277,17 @@ class WebTransport:
                 "bot protection does",
                 fingerprint=f"no HTTP answer ({exc})",
             ) from None
+        self.exchanges.record(
+            method,
+            path,
+            response.status_code,
+            time.monotonic() - started,
+            response.headers,
+            response.set_cookies,
+            # a page state holds the user's name and resumes: bodies of errors and
+            # touches only
+            response.text if method == "POST" or response.status_code >= 300 else "",
+        )
         location = response.headers.get("Location")
         log.info(
             "web %s %s -> %s %s%s request_id=%s",
@@ -352,6 +380,7 @@ class WebTransport:
                     raise bot_check from None
                 raise
             log.info("web page state of %s read from %s", path, state.source)
+            self.last_page = PageSeen(path, state.source, user_type(state.data), tuple(state.data))
             return state
         raise UnexpectedResponse(
             f"none of the resume list pages exists ({', '.join(LIST_PATHS)}: HTTP 404)",

@@ -93,6 +93,18 @@ def require_applicant(state: dict[str, Any]) -> None:
         raise InvalidResponse("the page state has neither userType nor applicantResumes")
 
 
+def _raw(item: dict[str, Any], attributes: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The fields our reading rests on, as the site wrote them, and which others exist
+    (names only): ``doctor`` shows them, so a changed page is seen in one report."""
+    return (
+        ("_attributes.status", json.dumps(attributes.get("status"), ensure_ascii=False)),
+        ("_attributes.updated", json.dumps(attributes.get("updated"))),
+        ("toUpdate", json.dumps(item.get("toUpdate"), ensure_ascii=False)),
+        ("_attributes keys", ", ".join(sorted(attributes))),
+        ("item keys", ", ".join(sorted(item))),
+    )
+
+
 def site_standing(word: str) -> Standing:
     return SITE_EXCLUDED.get(word.lower(), Standing.LIVE)
 
@@ -178,6 +190,7 @@ def parse_resumes(
                 status=status.lower(),
                 blocked=standing is Standing.BLOCKED,
                 standing=standing,
+                raw=_raw(item, attributes),
                 can_publish=None,
                 next_publish_at=window,
                 updated_at=updated,

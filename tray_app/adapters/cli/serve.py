@@ -11,10 +11,11 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from tray_app import __version__
 from tray_app.adapters.autostart import for_this_system as autostart_for_this_system
@@ -33,6 +34,9 @@ from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, WEB_URL_ENV, Runtime
+
+if TYPE_CHECKING:
+    from tray_app.simulator.hh import HHSimulator
 
 log = logging.getLogger(__name__)
 DEMO_CHAT = 100500
@@ -131,21 +135,23 @@ def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
         return _serve(cli, runtime, tray)
 
 
-def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
-    """The app against the built-in simulators (hh.ru and Telegram, whose messages are
-    printed as a phone would show them), with fake secrets in memory only."""
+@contextlib.contextmanager
+def demo_world(
+    cli: Cli, *, cooldown: float, web: bool, on_phone: Callable[[str], None] | None = None
+) -> Iterator[tuple[Cli, HHSimulator]]:
+    """The built-in simulators (hh.ru with three resumes, and Telegram, whose messages
+    go to ``on_phone``) and a throwaway home whose account is set up with fake secrets
+    in memory only; yields the :class:`Cli` to use there."""
     from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
     from tray_app.simulator.telegram import SentMessage, TelegramSimulator
     from tray_app.storage.memory_keyring import MemoryKeyring
 
-    tray = _choose_tray(cli, args.headless)
-    config = SimConfig(cooldown=float(args.cooldown))
+    config = SimConfig(cooldown=cooldown)
     sim = HHSimulator(config, demo_resumes(datetime.now(UTC), config)).start()
 
     def show_on_phone(message: SentMessage) -> None:
-        text = t("demo.telegram", cli.language, text=message.plain)
-        log.info("%s", text.strip())
-        cli.say(text)
+        if on_phone is not None:
+            on_phone(message.plain)
 
     phone = TelegramSimulator(on_message=show_on_phone).start()
     phone.user_says(DEMO_CHAT, "/start", username="demo")
@@ -167,24 +173,50 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
             language=cli.language,
             contact_email="demo@example.com",
             telegram_chat_id=str(DEMO_CHAT),
-            transport="web" if args.web else "api",
+            transport="web" if web else "api",
         )
     )
     sim.web.config.rotate_every = 5  # the site rotates cookies; the log shows them kept
     try:
-        with InstanceLock(demo.paths.lock_file).acquire():
-            runtime = demo.runtime(long_running=True)
-            token = sim.issue_tokens()
-            TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
-            session = WebSession(runtime.settings().web_host, sim.web.login())
-            runtime.web_sessions().save(session, runtime.clock.now())
-            runtime.secrets.set(TELEGRAM_BOT_TOKEN, phone.token)
-            cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
-            return _serve(demo, runtime, tray)
+        yield demo, sim
     finally:
         sim.stop()
         phone.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def sign_in_to_demo(runtime: Runtime, sim: HHSimulator) -> None:
+    """The demo account's secrets (fake, in the demo's memory keyring)."""
+    token = sim.issue_tokens()
+    TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
+    session = WebSession(runtime.settings().web_host, sim.web.login())
+    runtime.web_sessions().save(session, runtime.clock.now())
+    from tray_app.simulator.telegram import SIM_BOT_TOKEN
+
+    runtime.secrets.set(TELEGRAM_BOT_TOKEN, SIM_BOT_TOKEN)
+
+
+def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
+    """The app against the built-in simulators (hh.ru and Telegram, whose messages are
+    printed as a phone would show them), with fake secrets in memory only."""
+    tray = _choose_tray(cli, args.headless)
+
+    def show_on_phone(text: str) -> None:
+        line = t("demo.telegram", cli.language, text=text)
+        log.info("%s", line.strip())
+        cli.say(line)
+
+    with (
+        demo_world(cli, cooldown=float(args.cooldown), web=args.web, on_phone=show_on_phone) as (
+            demo,
+            sim,
+        ),
+        InstanceLock(demo.paths.lock_file).acquire(),
+    ):
+        runtime = demo.runtime(long_running=True)
+        sign_in_to_demo(runtime, sim)
+        cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
+        return _serve(demo, runtime, tray)
 
 
 def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
