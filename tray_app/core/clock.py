@@ -110,6 +110,13 @@ class ServerClock:
         with self._lock:
             return bool(self._samples)
 
+    def sample(self, date_header: str | None, sent: datetime, received: datetime) -> None:
+        """Takes one answer's ``Date`` (sent and received on our clock), if it has one."""
+        if date_header:
+            sample = skew_sample(date_header, sent, received)
+            if sample is not None:
+                self.add(sample)
+
     def next_probe(self, local_now: datetime, lead: float = 0.05) -> datetime:
         """When to send a request so its ``Date`` best narrows the offset.
 

@@ -37,7 +37,7 @@ from curl_cffi.requests.exceptions import ImpersonateError, ProxyError, RequestE
 from curl_cffi.requests.impersonate import REAL_TARGET_MAP
 from requests.structures import CaseInsensitiveDict
 
-from tray_app.core.clock import Clock, ServerClock, skew_sample
+from tray_app.core.clock import Clock, ServerClock
 from tray_app.core.errors import ConnectionDropped, ConnectionFailed, RequestTimeout
 from tray_app.core.redact import redactor
 from tray_app.transports.http import CONNECT_TIMEOUT, READ_TIMEOUT
@@ -221,11 +221,7 @@ class BrowserClient:
             if mime is not None:
                 mime.close()
         response = _detach(raw, url)
-        date = response.headers.get("Date")
-        if date:
-            sample = skew_sample(date, sent, received)
-            if sample is not None:
-                self._server_clock.add(sample)
+        self._server_clock.sample(response.headers.get("Date"), sent, received)
         return response
 
     def close(self) -> None:

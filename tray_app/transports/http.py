@@ -17,7 +17,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tray_app.core.clock import Clock, ServerClock, skew_sample
+from tray_app.core.clock import Clock, ServerClock
 from tray_app.core.errors import ConnectionFailed, RequestTimeout
 from tray_app.core.redact import redactor
 
@@ -102,12 +102,7 @@ class HttpClient:
             raise ConnectionFailed(
                 f"{method} {path}: connection failed", reached_server=reached
             ) from None
-        received = self._clock.now()
-        date = response.headers.get("Date")
-        if date:
-            sample = skew_sample(date, sent, received)
-            if sample is not None:
-                self._server_clock.add(sample)
+        self._server_clock.sample(response.headers.get("Date"), sent, self._clock.now())
         return response
 
     def close(self) -> None:
