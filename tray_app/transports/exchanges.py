@@ -73,6 +73,10 @@ class Exchanges:
         set_cookies: Iterable[str],
         body: str,
     ) -> None:
+        """``body`` is kept for errors and for what was sent (a raise), not for reads
+        that worked: a page state or resume list holds the user's name and resumes."""
+        if method in ("GET", "HEAD") and status < 300:
+            body = ""
         shown = tuple(
             (name, redact_text(headers[name])) for name in SHOWN_HEADERS if headers.get(name)
         )

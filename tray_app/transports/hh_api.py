@@ -112,7 +112,7 @@ class ApiTransport:
                 time.monotonic() - started,
                 response.headers,
                 (),
-                response.text if method != "GET" or response.status_code >= 300 else "",
+                response.text,
             )
             log.info(
                 "%s %s -> %s request_id=%s",

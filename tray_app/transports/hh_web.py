@@ -284,9 +284,7 @@ class WebTransport:
             time.monotonic() - started,
             response.headers,
             response.set_cookies,
-            # a page state holds the user's name and resumes: bodies of errors and
-            # touches only
-            response.text if method == "POST" or response.status_code >= 300 else "",
+            response.text,
         )
         location = response.headers.get("Location")
         log.info(
