@@ -28,6 +28,7 @@ from tray_app.core.events import Event
 from tray_app.core.models import TokenPair
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
+from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
@@ -189,8 +190,8 @@ def sign_in_to_demo(runtime: Runtime, sim: HHSimulator) -> None:
     """The demo account's secrets (fake, in the demo's memory keyring)."""
     token = sim.issue_tokens()
     TokenStore(runtime.secrets).save(TokenPair(token.access_token, token.refresh_token))
-    session = WebSession(runtime.settings().web_host, sim.web.login())
-    runtime.web_sessions().save(session, runtime.clock.now())
+    jar = {k: v for k, v in sim.web.login().items() if not is_tracking(k)}  # as an import
+    runtime.web_sessions().save(WebSession(runtime.settings().web_host, jar), runtime.clock.now())
     from tray_app.simulator.telegram import SIM_BOT_TOKEN
 
     runtime.secrets.set(TELEGRAM_BOT_TOKEN, SIM_BOT_TOKEN)
