@@ -3,7 +3,9 @@
 ``lag``:  raise lag after window + margin over N raises of ``hh-raiser run
           --headless`` with a short cooldown (p50, p95, max), and premature publishes,
           optionally with the server's clock ahead or behind; ``--web`` raises through
-          the simulated website with a logged-in session whose cookies rotate.
+          the simulated website with a logged-in session whose cookies rotate;
+          ``--fault-rate 0.15`` answers that share of all requests (lists, raises,
+          probes) with a 5xx page, and counts raises per window and failed raise calls.
 ``tray``: time from start to the tray icon being visible (Xvfb + trayer, the real
           pystray backend), over several starts, and resident memory 10 s later.
 ``size``: the built app (``scripts/build``): its folder, the executable file, the
@@ -38,6 +40,7 @@ from pathlib import Path
 from tests.desktop import virtual_desktop, wait_for_window
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
+from tray_app.simulator.hh_web import TOUCH_PATH
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
@@ -114,13 +117,22 @@ def headless_app(
 
 
 def bench_lag(
-    raises: int, cooldown: float, margin: float, offset: float, web: bool
+    raises: int,
+    cooldown: float,
+    margin: float,
+    offset: float,
+    web: bool,
+    fault_rate: float = 0.0,
+    fault_kind: str = "502_html",
 ) -> dict[str, object]:
-    sim = HHSimulator(SimConfig(cooldown=cooldown, clock_offset=offset)).start()
+    config = SimConfig(
+        cooldown=cooldown, clock_offset=offset, fault_rate=fault_rate, fault_kind=fault_kind
+    )
+    sim = HHSimulator(config).start()
     sim.web.config.rotate_every = 3  # used with --web: hhtoken rotates every 3rd request
     try:
         with headless_app(sim, margin, web=web):
-            deadline = time.monotonic() + raises * (cooldown + margin + 2) + 30
+            deadline = time.monotonic() + raises * (cooldown + margin + 5) + 30
             while len([p for p in sim.publishes if p.accepted]) < raises:
                 if time.monotonic() > deadline:
                     raise SystemExit("too few raises in time")
@@ -129,9 +141,22 @@ def bench_lag(
         lags = sorted(
             (p.at - p.window).total_seconds() - margin for p in accepted if p.window is not None
         )
+        windows = {(p.resume_id, p.window) for p in accepted}  # each raised at most once?
+        raise_calls = [
+            r
+            for r in sim.requests
+            if r.method == "POST" and (r.path.endswith("/publish") or r.path == TOUCH_PATH)
+        ]
         return {
             "transport": "web" if web else "api",
             "raises": len(lags),
+            "windows": len(windows),
+            "raises_per_window": round(len(accepted) / len(windows), 3),
+            "fault_rate": fault_rate,
+            "requests": len(sim.requests),
+            "faults_injected": sim.random_faults,
+            "raise_calls": len(raise_calls),
+            "raise_calls_failed_5xx": len([r for r in raise_calls if r.status >= 500]),
             "cooldown_s": cooldown,
             "margin_s": margin,
             "server_clock_offset_s": offset,
@@ -320,6 +345,8 @@ def main() -> None:
     lag.add_argument("--margin", type=float, default=1.0)
     lag.add_argument("--offset", type=float, default=0.0, help="server clock minus ours, s")
     lag.add_argument("--web", action="store_true", help="through the website session")
+    lag.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failed")
+    lag.add_argument("--fault-kind", default="502_html", help="the simulator's fault to inject")
     size = sub.add_parser("size")
     size.add_argument("--folder", type=Path, default=Path("dist/hh-raiser"))
     tray = sub.add_parser("tray")
@@ -337,7 +364,15 @@ def main() -> None:
     if args.what == "size":
         result = bench_size(args.folder)
     elif args.what == "lag":
-        result = bench_lag(args.raises, args.cooldown, args.margin, args.offset, args.web)
+        result = bench_lag(
+            args.raises,
+            args.cooldown,
+            args.margin,
+            args.offset,
+            args.web,
+            args.fault_rate,
+            args.fault_kind,
+        )
     elif args.what == "tray":
         result = bench_tray_start(args.starts, args.exe)
     elif args.what == "tray-soak":
