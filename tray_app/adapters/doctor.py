@@ -20,10 +20,11 @@ from tray_app import __version__
 from tray_app.core.engine import NotDue, ResumeStatus
 from tray_app.core.errors import RemoteError
 from tray_app.core.models import Attempt, Resume
+from tray_app.core.redact import redact_report
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, error_text, reason_text
 from tray_app.storage.atomic import write_atomic
-from tray_app.transports.exchanges import Exchanges, redact_text
+from tray_app.transports.exchanges import Exchanges
 from tray_app.transports.hh_web import WebTransport, regional_host
 from tray_app.transports.protection import is_protection_cookie
 from tray_app.wiring import Runtime
@@ -100,7 +101,7 @@ class Doctor:
         return DoctorReport(self._text(), list_read, outcomes)
 
     def _text(self) -> str:
-        return redact_text("\n".join(self.lines))
+        return redact_report("\n".join(self.lines))
 
     def _website(self, transport: WebTransport) -> None:
         page = transport.last_page

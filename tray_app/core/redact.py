@@ -51,3 +51,11 @@ class Redactor:
 
 redactor = Redactor()
 """The process-wide redactor: storage registers secrets, logging applies it."""
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def redact_report(text: str) -> str:
+    """For text meant to leave the machine in a bug report (``doctor``, a page's
+    fingerprint): secrets masked as everywhere, and e-mail addresses too."""
+    return _EMAIL.sub("<e-mail>", redactor(text))

@@ -7,13 +7,12 @@ e-mail in it.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tray_app.core.redact import redactor
+from tray_app.core.redact import redact_report
 
 KEPT = 20
 BODY_CHARS = 600
@@ -27,12 +26,6 @@ SHOWN_HEADERS = (
     "X-Request-ID",
     "Cache-Control",
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-
-
-def redact_text(text: str) -> str:
-    """Secrets (registered values and patterns) and e-mail addresses masked."""
-    return _EMAIL.sub("<e-mail>", redactor(text))
 
 
 @dataclass(frozen=True)
@@ -78,10 +71,10 @@ class Exchanges:
         if method in ("GET", "HEAD") and status < 300:
             body = ""
         shown = tuple(
-            (name, redact_text(headers[name])) for name in SHOWN_HEADERS if headers.get(name)
+            (name, redact_report(headers[name])) for name in SHOWN_HEADERS if headers.get(name)
         )
         names = tuple(c.split("=", 1)[0].strip() for c in set_cookies)
-        snippet = redact_text(" ".join(body[:BODY_CHARS].split()))
+        snippet = redact_report(" ".join(body[:BODY_CHARS].split()))
         exchange = Exchange(method, path.split("?")[0], status, seconds, shown, names, snippet)
         with self._lock:
             self._items.append(exchange)

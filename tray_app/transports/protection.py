@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 
-from tray_app.core.redact import redactor
+from tray_app.core.redact import redact_report
 
 CHALLENGE_MARKERS = (
     "/.well-known/ddos-guard/js-challenge",
@@ -33,7 +33,6 @@ GROUP_IB_MARKERS = ("/api/fl/idgib-w-hh", "gib-w-hh")
 PROTECTION_COOKIE_PREFIXES = ("__ddg",)
 PROTECTION_COOKIE_SUFFIXES = ("gib-w-hh",)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def is_protection_cookie(name: str) -> bool:
@@ -74,7 +73,7 @@ def fingerprint(status: int | None, headers: Mapping[str, str], body: bytes) -> 
     text = body[:200_000].decode("utf-8", "replace")
     lowered = text.lower()
     markers = [m for m in (*CHALLENGE_MARKERS, *GROUP_IB_MARKERS) if m in lowered]
-    snippet = _EMAIL.sub("<e-mail>", " ".join(text[:160].split()))
+    snippet = " ".join(text[:160].split())
     parts = [
         f"HTTP {status}" if status is not None else "no HTTP answer",
         f"server={headers.get('Server', '-')}",
@@ -85,4 +84,4 @@ def fingerprint(status: int | None, headers: Mapping[str, str], body: bytes) -> 
         f"sha256={hashlib.sha256(body).hexdigest()[:12]}",
         f"start={snippet!r}",
     ]
-    return redactor(" ".join(parts))
+    return redact_report(" ".join(parts))
