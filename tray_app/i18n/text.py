@@ -89,7 +89,7 @@ def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | N
             title=event.resume.title,
             reason=reason_text(event.reason, language),
         )
-    if isinstance(event, AuthChanged) and event.state not in (AuthState.OK, AuthState.UNKNOWN):
+    if isinstance(event, AuthChanged) and event.state.needs_user:
         return auth_text(event.state, language, event.captcha_url)
     if isinstance(event, TokenRefreshed):
         return t("token_refreshed", language)
@@ -126,7 +126,7 @@ def status_lines(
         lines.append(telegram_problem_text(telegram["reason"], telegram.get("detail"), language))
     if not data["resumes"]:
         lines.append(t("status.no_resumes", language))
-    elif auth["state"] in (AuthState.OK.value, AuthState.UNKNOWN.value):
+    elif not AuthState(auth["state"]).needs_user:
         why = nothing_planned_text(data, language)
         if why:
             lines.append(why)

@@ -34,13 +34,6 @@ from tray_app.storage.settings import Settings
 log = logging.getLogger(__name__)
 
 FAILURE_STREAK = 3  # consecutive failures before the user hears about them
-_AUTH_PROBLEMS = (
-    AuthState.SIGN_IN_NEEDED,
-    AuthState.SESSION_EXPIRED,
-    AuthState.CAPTCHA_NEEDED,
-    AuthState.API_CLOSED,
-    AuthState.BOT_CHECK,
-)
 
 
 @dataclass(frozen=True)
@@ -149,7 +142,8 @@ class NoticeComposer:
         )
 
     def _auth(self, event: AuthChanged, lang: str) -> list[Notice]:
-        if event.state in _AUTH_PROBLEMS:
+        # "no account set up" is where every install starts, not something that happened
+        if event.state.needs_user and event.state is not AuthState.NOT_CONFIGURED:
             self._auth_problem_told = event.state
             text = auth_text(event.state, lang, event.captcha_url)
             return [self._notice(event.state.value, text, important=True)]

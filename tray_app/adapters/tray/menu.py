@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from tray_app.adapters.control import earliest_next_raise, item_next_raise
+from tray_app.core.models import AuthState
 from tray_app.i18n import t
 from tray_app.i18n.text import local_time, nothing_planned_text, reason_text
 
@@ -33,7 +34,7 @@ def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None)
     auth = status["auth"]
     if status.get("paused"):
         return t("tray.paused", language)
-    if auth["state"] not in ("ok", "unknown"):
+    if AuthState(auth["state"]).needs_user:
         return auth_text_short(auth["state"], language)
     telegram = status.get("telegram") or {}
     if telegram.get("state") == "misconfigured":
