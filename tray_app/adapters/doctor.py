@@ -51,7 +51,7 @@ def _left(moment: datetime, now: datetime) -> str:
 
 
 class Doctor:
-    """Collects the report; ``say`` receives each line as it is known."""
+    """Collects the report's lines in the user's language; :meth:`run` returns it."""
 
     def __init__(self, runtime: Runtime, language: str, tz: tzinfo | None = None) -> None:
         self.runtime = runtime

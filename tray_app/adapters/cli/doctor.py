@@ -8,14 +8,13 @@ import contextlib
 from collections.abc import Iterator
 
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
+from tray_app.adapters.cli.instance import FAILED_OUTCOMES
 from tray_app.adapters.cli.serve import demo_world, sign_in_to_demo
 from tray_app.adapters.control import ControlClient, InstanceUnavailable
 from tray_app.adapters.doctor import Doctor, DoctorReport, report_path, write_report
 from tray_app.core.errors import AlreadyRunningError
 from tray_app.i18n import t
 from tray_app.storage.lock import InstanceLock
-
-FAILED_RAISES = frozenset({"failed", "unconfirmed", "captcha", "api_closed", "bot_check"})
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +82,6 @@ def _tell_the_running_instance(cli: Cli) -> None:
 
 
 def _exit_code(report: DoctorReport) -> int:
-    if not report.list_read or FAILED_RAISES.intersection(report.raise_outcomes):
+    if not report.list_read or FAILED_OUTCOMES.intersection(report.raise_outcomes):
         return EXIT_FAILURE
     return EXIT_OK

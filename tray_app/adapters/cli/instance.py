@@ -86,17 +86,23 @@ def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def raise_now_exit_code(outcomes: Sequence[str]) -> int:
-    if Outcome.SIGN_IN_NEEDED.value in outcomes:
-        return EXIT_SIGN_IN
-    failures = {
+FAILED_OUTCOMES = frozenset(
+    o.value
+    for o in (
         Outcome.FAILED,
         Outcome.UNCONFIRMED,
         Outcome.CAPTCHA,
         Outcome.API_CLOSED,
         Outcome.BOT_CHECK,
-    }
-    if any(o in {f.value for f in failures} for o in outcomes):
+    )
+)
+"""Raise results that make a command exit with a failure (``raise-now``, ``doctor``)."""
+
+
+def raise_now_exit_code(outcomes: Sequence[str]) -> int:
+    if Outcome.SIGN_IN_NEEDED.value in outcomes:
+        return EXIT_SIGN_IN
+    if FAILED_OUTCOMES.intersection(outcomes):
         return EXIT_FAILURE
     if Outcome.RAISED.value in outcomes:
         return EXIT_OK
