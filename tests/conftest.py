@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tray_app.core.engine import EngineOptions
+from tray_app.core.events import Event
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig
 from tray_app.simulator.telegram import TelegramSimulator
@@ -167,6 +168,14 @@ def runtime(
     rt = make_runtime(environ, keyring_backend, sim)
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def events(rt: Runtime) -> list[Event]:
+    """Every event published from the test's start by the test module's ``rt``."""
+    seen: list[Event] = []
+    rt.bus.subscribe(seen.append)
+    return seen
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:

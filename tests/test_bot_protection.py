@@ -41,13 +41,6 @@ def rt(
     runtime.close()
 
 
-@pytest.fixture
-def events(rt: Runtime) -> list[Event]:
-    seen: list[Event] = []
-    rt.bus.subscribe(seen.append)
-    return seen
-
-
 def make_due(sim: HHSimulator, resume_id: str) -> None:
     sim.resumes[resume_id].updated_at = sim.now() - timedelta(hours=5)
     sim.open_window(resume_id, in_seconds=-5)

@@ -37,13 +37,6 @@ def rt(
     runtime.close()
 
 
-@pytest.fixture
-def events(rt: Runtime) -> list[Event]:
-    seen: list[Event] = []
-    rt.bus.subscribe(seen.append)
-    return seen
-
-
 def due_now(sim: HHSimulator, *ids: str) -> None:
     """The window opened 3 s ago, one cooldown after the last raise (as on hh.ru)."""
     for resume_id in ids:

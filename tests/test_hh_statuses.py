@@ -41,13 +41,6 @@ def rt(
     runtime.close()
 
 
-@pytest.fixture
-def events(rt: Runtime) -> list[Event]:
-    seen: list[Event] = []
-    rt.bus.subscribe(seen.append)
-    return seen
-
-
 def cooling_down(sim: HHSimulator, resume_id: str, seconds_left: float) -> None:
     """Raised 4 h before its window (hh.ru's cooldown, which the site's page and our
     reading of it assume), which opens ``seconds_left`` from now."""
