@@ -108,8 +108,8 @@ class ApplicantApiClosed(RemoteError):
 
 
 class BotCheck(RemoteError):
-    """hh.ru's bot protection (DDoS-Guard, Group-IB) answered instead of the site:
-    a challenge page, or a connection dropped without an answer (FACTS.md §2).
+    """hh.ru's bot protection answered instead of the site: DDoS-Guard's challenge
+    page, or a connection dropped without an answer (FACTS.md §2).
 
     Neither a dead session nor garbage: the user opens hh.ru in the browser (which
     passes the check) and, if the site logged them out, imports the session again.

@@ -31,7 +31,7 @@ class AuthState(StrEnum):
     SESSION_EXPIRED = "session_expired"  # the website session ended: import a new one
     CAPTCHA_NEEDED = "captcha_needed"
     API_CLOSED = "api_closed"
-    BOT_CHECK = "bot_check"  # DDoS-Guard / Group-IB stopped us: retried with back-off
+    BOT_CHECK = "bot_check"  # bot protection stopped us: retried with back-off
     UNKNOWN = "unknown"  # not checked yet, or the network is down
 
     @property

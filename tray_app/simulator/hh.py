@@ -33,7 +33,6 @@ from tray_app.core.clock import format_hh_datetime
 from tray_app.simulator.hh_web import (
     CAPTCHA_PATH,
     DDOS_GUARD_PAGE,
-    GROUP_IB_PAGE,
     LOGIN_PATH,
     TOUCH_PATH,
     WEB_PATHS,
@@ -85,7 +84,7 @@ class SimToken:
 class Fault:
     kind: str  # 500 503 502_html 404 garbage timeout drop captcha forbidden 429 noop_publish
     # hold ddos_guard; for the website also: login_redirect captcha_redirect 401 403
-    # page_no_list page_bad_item gib_page
+    # page_no_list page_bad_item
     path: str  # prefix of the request path it applies to ("" for all)
     method: str | None = None
     times: int = 1
@@ -530,8 +529,6 @@ class _Handler(SimHandler):
             )
         elif kind == "ddos_guard":  # DDoS-Guard's challenge (FlareSolverr, scrapers)
             self._send(403, raw=DDOS_GUARD_PAGE, ctype="text/html", headers=DDOS_GUARD_HEADERS)
-        elif kind == "gib_page":  # our guess at a Group-IB block: its script, no state
-            self._send(403, raw=GROUP_IB_PAGE, ctype="text/html", headers=DDOS_GUARD_HEADERS)
         elif kind == "404":
             self._send(404, raw=b"<html>no such page</html>", ctype="text/html")
         elif kind == "noop_publish":  # accepted, but the resume does not change

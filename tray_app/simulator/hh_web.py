@@ -51,10 +51,6 @@ DDOS_GUARD_PAGE = (
     b'<script src="/.well-known/ddos-guard/js-challenge/index.js"></script></head>'
     b"<body>Checking your browser before accessing hh.ru</body></html>"
 )
-GROUP_IB_PAGE = (
-    b"<!DOCTYPE html><html><head><title>hh.ru</title>"
-    b'<script src="/api/fl/idgib-w-hh?x=1"></script></head><body></body></html>'
-)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from tray_app.core.errors import (
     TooEarly,
     UnexpectedResponse,
 )
-from tray_app.transports.protection import fingerprint, protection_page
+from tray_app.transports.protection import fingerprint, is_ddos_guard_page
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,12 @@ def raise_for_api_error(response: requests.Response, what: str) -> Any:
     if 200 <= status < 300:
         return body
     log.info("%s: HTTP %s request_id=%s errors=%s", what, status, request_id, _errors(body))
-    if body is None:
-        kind = protection_page(
-            status, response.headers, response.content, expected_missing=status in (401, 403, 429)
+    if body is None and is_ddos_guard_page(response.content):
+        raise BotCheck(
+            f"{what}: DDoS-Guard's bot protection answered instead of hh.ru (HTTP {status})",
+            fingerprint=fingerprint(status, response.headers, response.content),
+            **kw,
         )
-        if kind is not None:
-            raise BotCheck(
-                f"{what}: {kind}'s bot protection answered instead of hh.ru (HTTP {status})",
-                fingerprint=fingerprint(status, response.headers, response.content),
-                **kw,
-            )
     if status >= 500:
         raise ServerError(f"{what}: hh.ru server error {status}", **kw)
     if body is None and status not in (404, 429):

@@ -67,7 +67,7 @@ from tray_app.transports.hh_web_page import (
     state_from_json,
     user_type,
 )
-from tray_app.transports.protection import fingerprint, protection_page
+from tray_app.transports.protection import fingerprint, is_ddos_guard_page
 
 log = logging.getLogger(__name__)
 
@@ -299,18 +299,13 @@ class WebTransport:
         self._take_rotation(response)
         return response
 
-    def _bot_check(
-        self, response: WebResponse, what: str, *, expected_missing: bool
-    ) -> BotCheck | None:
-        """A BotCheck when the answer is a protection page instead of hh.ru's."""
-        status = response.status_code
-        kind = protection_page(
-            status, response.headers, response.content, expected_missing=expected_missing
-        )
-        if kind is None:
+    def _bot_check(self, response: WebResponse, what: str) -> BotCheck | None:
+        """A BotCheck when DDoS-Guard's page came instead of hh.ru's answer."""
+        if not is_ddos_guard_page(response.content):
             return None
+        status = response.status_code
         return BotCheck(
-            f"{what}: {kind}'s bot protection answered instead of hh.ru (HTTP {status})",
+            f"{what}: DDoS-Guard's bot protection answered instead of hh.ru (HTTP {status})",
             fingerprint=fingerprint(status, response.headers, response.content),
             status=status,
             request_id=request_id_of(response),
@@ -337,7 +332,7 @@ class WebTransport:
         }
         snippet = redactor(response.text[:200].replace("\n", " ")) if response.content else ""
         log.info("%s: HTTP %s body=%r", what, status, snippet)
-        bot_check = self._bot_check(response, what, expected_missing=status in (401, 403, 429))
+        bot_check = self._bot_check(response, what)
         if bot_check is not None:
             return bot_check
         if 300 <= status < 400:
@@ -373,7 +368,7 @@ class WebTransport:
                 else:
                     state = state_from_html(body)
             except InvalidResponse:
-                bot_check = self._bot_check(response, f"GET {path}", expected_missing=True)
+                bot_check = self._bot_check(response, f"GET {path}")
                 if bot_check is not None:
                     raise bot_check from None
                 raise
