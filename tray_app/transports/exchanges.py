@@ -64,17 +64,18 @@ class Exchanges:
         seconds: float,
         headers: Mapping[str, str],
         set_cookies: Iterable[str],
-        body: str,
+        body: bytes,
     ) -> None:
         """``body`` is kept for errors and for what was sent (a raise), not for reads
-        that worked: a page state or resume list holds the user's name and resumes."""
-        if method in ("GET", "HEAD") and status < 300:
-            body = ""
+        that worked: a page state or resume list holds the user's name and resumes
+        (and is not even decoded, as this runs on every request)."""
+        kept = b"" if method in ("GET", "HEAD") and status < 300 else body[: BODY_CHARS * 4]
+        text = kept.decode("utf-8", "replace")
         shown = tuple(
             (name, redact_report(headers[name])) for name in SHOWN_HEADERS if headers.get(name)
         )
         names = tuple(c.split("=", 1)[0].strip() for c in set_cookies)
-        snippet = redact_report(" ".join(body[:BODY_CHARS].split()))
+        snippet = redact_report(" ".join(text[:BODY_CHARS].split()))
         exchange = Exchange(method, path.split("?")[0], status, seconds, shown, names, snippet)
         with self._lock:
             self._items.append(exchange)

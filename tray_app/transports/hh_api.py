@@ -112,7 +112,7 @@ class ApiTransport:
                 time.monotonic() - started,
                 response.headers,
                 (),
-                response.text,
+                response.content,
             )
             log.info(
                 "%s %s -> %s request_id=%s",

@@ -284,7 +284,7 @@ class WebTransport:
             time.monotonic() - started,
             response.headers,
             response.set_cookies,
-            response.text,
+            response.content,
         )
         location = response.headers.get("Location")
         log.info(
