@@ -23,16 +23,7 @@ TOOLS = ("Xvfb", "trayer", "xdotool", "import")
 @contextmanager
 def virtual_desktop() -> Iterator[dict[str, str]]:
     """The environment of a fresh virtual screen with a system tray on it."""
-    display = _free_display()
-    xvfb = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        stderr=subprocess.DEVNULL,
-    )
-    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    deadline = time.monotonic() + 20
-    while not socket.exists():
-        assert xvfb.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
+    display, xvfb = _start_xvfb()
     env = {**os.environ, "DISPLAY": display}
     env.pop("WAYLAND_DISPLAY", None)
     tray = subprocess.Popen(
@@ -67,6 +58,32 @@ def desktop() -> Iterator[dict[str, str]]:
         pytest.skip(message)
     with virtual_desktop() as env:
         yield env
+
+
+def _start_xvfb(attempts: int = 3) -> tuple[str, subprocess.Popen[bytes]]:
+    """An Xvfb that answers X requests. Its socket file alone was seen to exist while
+    the server was gone (trayer: "cannot open display"), so a client must get through;
+    a server that dies is replaced by one on another free number."""
+    for _ in range(attempts):
+        display = _free_display()
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while xvfb.poll() is None and time.monotonic() < deadline:
+            answered = subprocess.run(
+                ["xdotool", "getdisplaygeometry"],
+                env={**os.environ, "DISPLAY": display},
+                capture_output=True,
+                timeout=10,
+            )
+            if answered.returncode == 0:
+                return display, xvfb
+            time.sleep(0.05)
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    raise AssertionError(f"Xvfb did not start in {attempts} attempts")
 
 
 def _free_display() -> str:
