@@ -63,11 +63,13 @@ def desktop() -> Iterator[dict[str, str]]:
 def _start_xvfb(attempts: int = 3) -> tuple[str, subprocess.Popen[bytes]]:
     """An Xvfb that answers X requests. Its socket file alone was seen to exist while
     the server was gone (trayer: "cannot open display"), so a client must get through;
-    a server that dies is replaced by one on another free number."""
+    a server that dies is replaced by one on another free number. ``-noreset``: by
+    default Xvfb resets when its last client leaves, so the probe's own disconnect
+    opened a window in which the next client (trayer) was refused."""
     for _ in range(attempts):
         display = _free_display()
         xvfb = subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+            ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset"],
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
