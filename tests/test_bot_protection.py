@@ -14,7 +14,7 @@ import requests
 
 from tray_app.adapters.tray.icons import IconState, icon_state
 from tray_app.adapters.tray.menu import status_line
-from tray_app.core.engine import REFRESH_KEY, EngineOptions
+from tray_app.core.engine import Chore, EngineOptions
 from tray_app.core.events import AuthChanged, Event
 from tray_app.core.models import AuthState, Outcome
 from tray_app.i18n.text import auth_text
@@ -47,7 +47,7 @@ def make_due(sim: HHSimulator, resume_id: str) -> None:
 
 
 def retry_in(rt: Runtime) -> timedelta:
-    return rt.engine.agenda()[REFRESH_KEY] - rt.clock.now()
+    return rt.engine.agenda()[Chore.REFRESH] - rt.clock.now()
 
 
 def test_a_ddos_guard_page_is_bot_protection_not_a_dead_session(
@@ -61,13 +61,13 @@ def test_a_ddos_guard_page_is_bot_protection_not_a_dead_session(
     assert [e.state for e in events if isinstance(e, AuthChanged)] == [AuthState.BOT_CHECK]
     # backed off, not hammered: the list is asked again in two minutes
     assert timedelta(seconds=119) < retry_in(rt) <= timedelta(seconds=120)
-    assert set(rt.engine.agenda()) == {REFRESH_KEY}
+    assert set(rt.engine.agenda()) == {Chore.REFRESH}
     # the page's redacted fingerprint is in the log; no cookie value is
     assert "title='DDoS-Guard'" in caplog.text and "ddos-guard/js-challenge" in caplog.text
     session = rt.web_sessions().load()
     assert session is not None and session.cookies["hhtoken"] not in caplog.text
     # nothing is lost: the session is kept, and the next read works again
-    rt.engine.run_agenda_item(REFRESH_KEY)
+    rt.engine.run_agenda_item(Chore.REFRESH)
     assert rt.engine.auth_state is AuthState.OK
     assert rt.web_sessions().load() == session
 
@@ -77,10 +77,10 @@ def test_repeated_stops_wait_longer_each_time(rt: Runtime, sim: HHSimulator) -> 
     rt.engine.refresh()
     waits = [retry_in(rt)]
     for _ in range(2):
-        rt.engine.run_agenda_item(REFRESH_KEY)
+        rt.engine.run_agenda_item(Chore.REFRESH)
         waits.append(retry_in(rt))
     assert [round(w.total_seconds() / 60) for w in waits] == [2, 4, 8]
-    rt.engine.run_agenda_item(REFRESH_KEY)
+    rt.engine.run_agenda_item(Chore.REFRESH)
     assert rt.engine.auth_state is AuthState.OK
 
 
@@ -110,7 +110,7 @@ def test_a_touch_stopped_by_ddos_guard_is_not_sent_again_before_a_read(
     assert attempt is not None and attempt.outcome is Outcome.BOT_CHECK
     assert rt.history.read()[-1].outcome is Outcome.BOT_CHECK
     assert A not in rt.engine.agenda()
-    rt.engine.run_agenda_item(REFRESH_KEY)  # hh.ru lets us through again
+    rt.engine.run_agenda_item(Chore.REFRESH)  # hh.ru lets us through again
     assert rt.engine.auth_state is AuthState.OK and A in rt.engine.agenda()
 
 

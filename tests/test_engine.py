@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from tray_app.core.engine import REFRESH_KEY, EngineOptions, NotDue
+from tray_app.core.engine import Chore, EngineOptions
 from tray_app.core.events import Event, RaiseAttempted, ResumesChanged, ResumeSkipped
 from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.core.views import NotDue
 from tray_app.simulator.hh import HHSimulator, SimResume
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.wiring import Runtime, build_runtime
@@ -119,8 +120,8 @@ def test_unreadable_verification_rereads_soon_instead_of_publishing_again(
     attempt = rt.engine.raise_due(A)
     assert attempt is not None and attempt.outcome is Outcome.UNCONFIRMED
     agenda = rt.engine.agenda()
-    assert agenda[REFRESH_KEY] - rt.clock.now() <= timedelta(seconds=5)
-    rt.engine.run_agenda_item(REFRESH_KEY)
+    assert agenda[Chore.REFRESH] - rt.clock.now() <= timedelta(seconds=5)
+    rt.engine.run_agenda_item(Chore.REFRESH)
     # the raise had happened: the plan follows the new window, not the back-off
     window = sim.resumes[A].next_publish_at
     assert window is not None
@@ -210,9 +211,9 @@ def test_a_raise_without_an_answer_waits_for_a_read_and_is_never_sent_twice(
     assert "no answer" in (attempt.detail or "")
     agenda = rt.engine.agenda()
     assert A not in agenda  # it may still happen: nothing is sent until a read shows it
-    assert agenda[REFRESH_KEY] - rt.clock.now() <= timedelta(seconds=1.5)
-    wait_until(lambda: rt.clock.now() >= agenda[REFRESH_KEY], timeout=2)
-    rt.engine.run_agenda_item(REFRESH_KEY)
+    assert agenda[Chore.REFRESH] - rt.clock.now() <= timedelta(seconds=1.5)
+    wait_until(lambda: rt.clock.now() >= agenda[Chore.REFRESH], timeout=2)
+    rt.engine.run_agenda_item(Chore.REFRESH)
     window = sim.resumes[A].next_publish_at
     assert window is not None and rt.engine.agenda()[A] == rt.server_clock.to_local(window)
     assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
@@ -230,16 +231,16 @@ def test_a_raise_nobody_can_confirm_is_not_sent_again_even_when_asked(
     result = rt.engine.raise_now(A)[0]
     assert isinstance(result, Attempt) and result.outcome is Outcome.FAILED
     assert len(sim.calls("POST", f"/resumes/{A}/publish")) == 1
-    rt.engine.run_agenda_item(REFRESH_KEY)  # the list shows it was not raised
+    rt.engine.run_agenda_item(Chore.REFRESH)  # the list shows it was not raised
     assert rt.engine.agenda()[A] <= rt.clock.now() + timedelta(seconds=1.5)
 
 
 def test_list_failure_schedules_a_retry(rt: Runtime, sim: HHSimulator) -> None:
     sim.inject("timeout", "/resumes/mine", seconds=2.5, times=3)
     assert not rt.engine.refresh()
-    assert REFRESH_KEY in rt.engine.agenda()
+    assert Chore.REFRESH in rt.engine.agenda()
     assert rt.engine.refresh()
-    assert REFRESH_KEY not in rt.engine.agenda()
+    assert Chore.REFRESH not in rt.engine.agenda()
 
 
 def test_new_resumes_appear_and_deleted_ones_go(
@@ -268,8 +269,8 @@ def test_captcha_waits_and_retries_later(rt: Runtime, sim: HHSimulator) -> None:
     rt.engine.refresh()
     snap = rt.engine.snapshot()
     assert snap.auth_state is AuthState.CAPTCHA_NEEDED and snap.captcha_url
-    assert set(rt.engine.agenda()) == {REFRESH_KEY}
-    rt.engine.run_agenda_item(REFRESH_KEY)
+    assert set(rt.engine.agenda()) == {Chore.REFRESH}
+    rt.engine.run_agenda_item(Chore.REFRESH)
     assert rt.engine.auth_state is AuthState.OK
 
 

@@ -89,7 +89,7 @@ def test_quiet_events_make_no_notice() -> None:
             c,
             attempt(Outcome.TOO_EARLY),
             attempt(Outcome.SIGN_IN_NEEDED),  # told by AuthChanged instead
-            PlanChanged({}),
+            PlanChanged(),
             AuthChanged(AuthState.OK),  # nothing was wrong before
             ConnectionRestored(),  # no streak was told
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tray_app.core.clock import Clock
-from tray_app.core.engine import PROBE_KEY
+from tray_app.core.engine import AgendaItem, Chore
 from tray_app.core.models import Outcome
 from tray_app.core.scheduler import HEARTBEAT_SECONDS, Scheduler
 from tray_app.simulator.hh import HHSimulator, SimConfig
@@ -97,7 +97,9 @@ def test_idle_loop_does_not_poll(runtime: Runtime, sim: HHSimulator, launch: Lau
     park_all(sim)
     scheduler = launch(runtime)
     # after start-up the clock probes (a handful, a second apart) end, then quiet
-    assert wait_until(lambda: scheduler._jobs.jobs and PROBE_KEY not in runtime.engine.agenda())
+    assert wait_until(
+        lambda: scheduler._jobs.jobs and Chore.CLOCK_PROBE not in runtime.engine.agenda()
+    )
     time.sleep(0.2)
     before = scheduler.wakeups
     time.sleep(3)
@@ -120,14 +122,14 @@ def started_and_idle(scheduler: Scheduler) -> bool:
 def test_a_failing_job_does_not_end_the_loop(
     runtime: Runtime, sim: HHSimulator, launch: Launch
 ) -> None:
-    calls: list[str] = []
+    calls: list[AgendaItem] = []
     original = runtime.engine.run_agenda_item
 
-    def flaky(key: str) -> None:
-        calls.append(key)
+    def flaky(item: AgendaItem) -> None:
+        calls.append(item)
         if len(calls) == 1:
             raise RuntimeError("boom")
-        original(key)
+        original(item)
 
     runtime.engine.run_agenda_item = flaky  # type: ignore[method-assign]
     scheduler = launch(runtime)

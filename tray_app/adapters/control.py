@@ -24,9 +24,9 @@ from typing import Any
 
 import requests
 
-from tray_app.core.engine import NotDue, Snapshot
 from tray_app.core.models import Attempt
 from tray_app.core.redact import redactor
+from tray_app.core.views import NotDue, Snapshot
 from tray_app.storage.atomic import write_atomic
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from tray_app import __version__
-from tray_app.core.engine import NotDue, ResumeStatus
 from tray_app.core.errors import RemoteError
 from tray_app.core.models import Attempt, Resume
 from tray_app.core.redact import redact_report
+from tray_app.core.views import NotDue, ResumeStatus
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, error_text, reason_text
 from tray_app.storage.atomic import write_atomic

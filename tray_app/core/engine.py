@@ -1,5 +1,10 @@
 """The engine: decides what to raise, raises it, verifies it, and reports events.
 
+Whom we act as lives in :mod:`~tray_app.core.auth_gate`, the clock probes in
+:mod:`~tray_app.core.calibration`, the arithmetic of a raise time in
+:mod:`~tray_app.core.planner`; the engine keeps one track per resume and turns
+hh.ru's answers into plans, history lines and events.
+
 It runs on the scheduler's thread (and on a CLI's main thread for one-shot
 commands); :meth:`Engine.snapshot` may be called from any thread.
 """
@@ -13,23 +18,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from enum import Enum
 
+from tray_app.core.auth_gate import AuthGate
+from tray_app.core.calibration import ClockCalibrator
 from tray_app.core.clock import Clock, ServerClock
 from tray_app.core.errors import (
-    ApplicantApiClosed,
     BotCheck,
-    CaptchaRequired,
     ConnectionFailed,
     NotPublishable,
     RateLimited,
     RemoteError,
-    SessionExpired,
-    SignInNeeded,
     TooEarly,
     TransientError,
 )
 from tray_app.core.events import (
-    AuthChanged,
     ConnectionRestored,
     EventBus,
     PlanChanged,
@@ -40,11 +43,10 @@ from tray_app.core.events import (
     TransientFailure,
 )
 from tray_app.core.models import Attempt, AuthState, Outcome, Resume
-from tray_app.core.planner import DEFAULT_INTERVAL, PlanRules, plan_raise
-from tray_app.core.ports import Transport
+from tray_app.core.planner import DEFAULT_INTERVAL, PlanRules, backoff, plan_raise
+from tray_app.core.ports import AttemptLog, PlanSettings, Transport
 from tray_app.core.redact import redactor
-from tray_app.storage.history import History
-from tray_app.storage.settings import Settings
+from tray_app.core.views import NotDue, ResumeStatus, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +57,23 @@ NOT_RAISED_RETRY_FIRST = 1.5
 (doubling): nothing can be raised twice, and a lost minute is a lost place."""
 BACKOFF_MAX = 15 * 60.0
 TOO_EARLY_STEP = timedelta(seconds=10)
-CAPTCHA_RETRY = timedelta(minutes=10)
-API_CLOSED_RETRY = timedelta(hours=1)
-BOT_CHECK_RETRY_FIRST = 120.0
-BOT_CHECK_RETRY_MAX = 30 * 60.0
-"""Bot protection is not hammered: each stop doubles the wait, up to half an hour."""
 VERIFY_DELAYS = (0.0, 3.0)
 """Re-reads after a publish; a second one in case hh.ru's list lags behind."""
-CALIBRATION_TARGET = 0.05
-CALIBRATION_PROBES = 6
-REFRESH_KEY = "refresh"
-PROBE_KEY = "clock-probe"
 
 
-def backoff(failures: int, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> timedelta:
-    return timedelta(seconds=min(first * 2 ** max(failures - 1, 0), cap))
+class Chore(Enum):
+    """Agenda items that are not a resume's raise."""
+
+    REFRESH = "refresh"  # re-read the list: after a back-off, or when a verdict's wait ends
+    CLOCK_PROBE = "clock-probe"  # narrow the server-clock estimate
+
+
+AgendaItem = str | Chore
+"""A resume id (raise it) or a :class:`Chore`."""
+
+
+def retry_delay(failures: int, first: float = BACKOFF_FIRST) -> timedelta:
+    return backoff(failures, first, BACKOFF_MAX)
 
 
 def _moved(after: datetime | None, before: datetime | None) -> bool:
@@ -104,48 +108,6 @@ class _Track:
     jitter_for: tuple[datetime | None, float] | None = None  # (window, setting) it was drawn for
 
 
-@dataclass(frozen=True)
-class ResumeStatus:
-    id: str
-    title: str
-    enabled: bool
-    last_raise_at: datetime | None
-    last_outcome: Outcome | None
-    next_raise_at: datetime | None
-    next_publish_at: datetime | None  # on our clock
-    note: str | None  # why it is not planned (draft, blocked, refused), or None
-    hh_status: str = ""  # hh.ru's own word for it, as read
-    can_publish: bool | None = None  # hh.ru's can_publish_or_update, as read (API only)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    auth_state: AuthState
-    auth_detail: str | None
-    captcha_url: str | None
-    paused: bool
-    resumes: tuple[ResumeStatus, ...]
-    taken_at: datetime
-
-
-@dataclass(frozen=True)
-class NotDue:
-    """``raise_now`` found the resume still in its cooldown and sent nothing."""
-
-    resume_id: str
-    title: str
-    next_raise_at: datetime | None
-
-
-@dataclass
-class _Auth:
-    state: AuthState = AuthState.UNKNOWN
-    detail: str | None = None
-    captcha_url: str | None = None
-    retry_at: datetime | None = None
-    bot_checks: int = 0  # bot-protection stops in a row, for the back-off
-
-
 @dataclass
 class EngineOptions:
     tz: tzinfo | None = None
@@ -160,8 +122,8 @@ class Engine:
     def __init__(
         self,
         transport: Transport,
-        settings: Callable[[], Settings],
-        history: History,
+        settings: Callable[[], PlanSettings],
+        history: AttemptLog,
         bus: EventBus,
         clock: Clock,
         server_clock: ServerClock,
@@ -175,13 +137,12 @@ class Engine:
         self._server_clock = server_clock
         self._options = options or EngineOptions()
         self._tracks: dict[str, _Track] = {}
-        self._auth = _Auth()
+        self._gate = AuthGate(bus, clock)
+        self._calibrator = ClockCalibrator(server_clock, enabled=self._options.calibrate)
         self._list_failures = 0
         self._list_retry_at: datetime | None = None
         self._lock = threading.RLock()
-        self._last_agenda: dict[str, datetime] = {}
-        self._probes_left = CALIBRATION_PROBES if self._options.calibrate else 0
-        self._quiet: set[str] = set()  # ids whose state change a caller reports itself
+        self._last_agenda: dict[AgendaItem, datetime] = {}
         past = history.read()
         self._past = {a.resume_id: a for a in past}  # the latest attempt per resume
         self._past_raises = {a.resume_id: a.at for a in past if a.outcome is Outcome.RAISED}
@@ -189,8 +150,11 @@ class Engine:
 
     # ---- reading hh.ru ------------------------------------------------------------
 
-    def refresh(self) -> bool:
-        """Re-reads the resume list; True when it worked. Errors are handled here."""
+    def refresh(self, *, told_by_caller: str | None = None) -> bool:
+        """Re-reads the resume list; True when it worked. Errors are handled here.
+
+        ``told_by_caller``: a resume whose unraisable state the caller reports itself
+        (a refused raise), so it is not reported twice."""
         try:
             resumes = self.transport.list_resumes()
         except RemoteError as exc:
@@ -202,46 +166,23 @@ class Engine:
         self._list_error = None
         if restored:
             self._bus.publish(ConnectionRestored())
-        self._merge(resumes)
-        self._set_auth(AuthState.OK)
+        self._merge(resumes, told_by_caller=told_by_caller)
+        self._gate.set(AuthState.OK)
         self.replan()
         return True
-
-    def _probe_due(self, now: datetime) -> datetime | None:
-        """When to send the next clock probe, if the estimate is still too coarse.
-
-        A few requests timed on hh.ru's second boundaries narrow the server-clock
-        estimate from about a second to a few tens of milliseconds, so raises are on
-        time rather than up to a second late. They are agenda items like raises, so a
-        due raise never waits for them.
-        """
-        if (
-            self._probes_left <= 0
-            or not self._server_clock.has_samples
-            or self._server_clock.uncertainty <= CALIBRATION_TARGET
-        ):
-            return None
-        return self._server_clock.next_probe(now)
-
-    def _probe(self) -> None:
-        self._probes_left -= 1
-        try:
-            self.transport.ping()
-        except RemoteError as exc:
-            log.info("clock probe failed: %s", redactor(str(exc)))
 
     def _list_failed(self, exc: RemoteError) -> None:
         now = self._clock.now()
         if self._handle_auth_error(exc):
             return
         self._list_failures += 1
-        self._list_retry_at = now + backoff(self._list_failures, LIST_BACKOFF_FIRST)
+        self._list_retry_at = now + retry_delay(self._list_failures, LIST_BACKOFF_FIRST)
         self._list_error = redactor(str(exc))
         log.warning("could not read the resume list: %s", self._list_error)
         self._bus.publish(TransientFailure(self._list_error, self._list_retry_at))
         self.replan()
 
-    def _merge(self, resumes: list[Resume]) -> None:
+    def _merge(self, resumes: list[Resume], *, told_by_caller: str | None = None) -> None:
         settings = self._settings()
         with self._lock:
             before = {rid: t.resume for rid, t in self._tracks.items()}
@@ -265,7 +206,7 @@ class Engine:
         if {r.id: r.title for r in before.values()} != {r.id: r.title for r in resumes}:
             self._bus.publish(ResumesChanged(tuple(resumes)))
         for track in fresh.values():
-            if track.resume.id in self._quiet:
+            if track.resume.id == told_by_caller:
                 continue
             if settings.is_enabled(track.resume.id) and not track.resume.raisable:
                 self._report_unpublishable(track, track.resume.standing.value)
@@ -302,63 +243,35 @@ class Engine:
 
     # ---- auth ---------------------------------------------------------------------
 
-    def _set_auth(
-        self, state: AuthState, detail: str | None = None, captcha_url: str | None = None
-    ) -> None:
-        bot_checks = self._auth.bot_checks + 1 if state is AuthState.BOT_CHECK else 0
-        retry = {
-            AuthState.CAPTCHA_NEEDED: CAPTCHA_RETRY,
-            AuthState.API_CLOSED: API_CLOSED_RETRY,
-            AuthState.BOT_CHECK: backoff(bot_checks, BOT_CHECK_RETRY_FIRST, BOT_CHECK_RETRY_MAX),
-        }.get(state)
-        changed = (self._auth.state, self._auth.detail) != (state, detail)
-        retry_at = self._clock.now() + retry if retry else None
-        self._auth = _Auth(state, detail, captcha_url, retry_at, bot_checks)
-        if changed:
-            log.info("auth state: %s %s", state.value, detail or "")
-            self._bus.publish(AuthChanged(state, detail, captcha_url))
-
     def _handle_auth_error(self, exc: RemoteError) -> bool:
         """Moves to the auth state an error calls for; False if it is not one."""
-        if isinstance(exc, SessionExpired):
-            self._set_auth(AuthState.SESSION_EXPIRED, redactor(str(exc)))
-        elif isinstance(exc, SignInNeeded):
-            self._set_auth(AuthState.SIGN_IN_NEEDED, redactor(str(exc)))
-        elif isinstance(exc, CaptchaRequired):
-            self._set_auth(AuthState.CAPTCHA_NEEDED, redactor(str(exc)), exc.captcha_url)
-        elif isinstance(exc, ApplicantApiClosed):
-            self._set_auth(AuthState.API_CLOSED, redactor(str(exc)))
-        elif isinstance(exc, BotCheck):
-            log.warning("hh.ru's bot protection: %s; fingerprint: %s", exc, exc.fingerprint)
-            self._set_auth(AuthState.BOT_CHECK, redactor(str(exc)))
-        else:
+        if not self._gate.absorb(exc):
             return False
         self.replan()
         return True
 
     def clock_jumped(self) -> None:
         """The machine slept or its clock changed: old skew samples lie; re-read now."""
-        self._server_clock.reset()
-        self._probes_left = CALIBRATION_PROBES if self._options.calibrate else 0
+        self._calibrator.restart()
         self.refresh()
 
     def credentials_changed(self) -> None:
         """New credentials were stored (login, import, a switch of transport or site):
         forget the auth verdict, re-read."""
         self.transport.credentials_changed()
-        self._auth = _Auth()
+        self._gate.forget()
         self.refresh()
 
     def mark_not_configured(self) -> None:
-        self._set_auth(AuthState.NOT_CONFIGURED, "no hh.ru account is set up")
+        self._gate.set(AuthState.NOT_CONFIGURED, "no hh.ru account is set up")
 
     @property
     def auth_state(self) -> AuthState:
-        return self._auth.state
+        return self._gate.state
 
     # ---- planning -----------------------------------------------------------------
 
-    def _rules(self, settings: Settings) -> PlanRules:
+    def _rules(self, settings: PlanSettings) -> PlanRules:
         return PlanRules(
             margin=timedelta(seconds=settings.margin_seconds),
             anchor=settings.anchor,
@@ -366,7 +279,7 @@ class Engine:
             tz=self._options.tz,
         )
 
-    def _jitter(self, track: _Track, settings: Settings) -> timedelta:
+    def _jitter(self, track: _Track, settings: PlanSettings) -> timedelta:
         """One random jitter per window (and setting), so re-planning does not move it."""
         key = (track.resume.next_publish_at, settings.jitter_seconds)
         if track.jitter_for != key:
@@ -394,12 +307,11 @@ class Engine:
             return window - last
         return DEFAULT_INTERVAL
 
-    def _plan(self, track: _Track, settings: Settings, now: datetime) -> datetime | None:
+    def _plan(self, track: _Track, settings: PlanSettings, now: datetime) -> datetime | None:
         resume = track.resume
         if (
             settings.paused
-            or self._auth.state.blocks_raising
-            or self._auth.retry_at is not None
+            or self._gate.holds_raises
             or not settings.is_enabled(resume.id)
             or not resume.raisable
             or track.unsure  # wait for the re-read that shows whether it happened
@@ -420,24 +332,26 @@ class Engine:
             # re-plan would move it to "now" and the scheduler would chase it
         return planned
 
-    def replan(self) -> dict[str, datetime]:
+    def replan(self) -> dict[AgendaItem, datetime]:
         """Recomputes every next raise; publishes :class:`PlanChanged` if any moved."""
         settings = self._settings()
         now = self._clock.now()
         with self._lock:
             for track in self._tracks.values():
                 track.next_raise_at = self._plan(track, settings, now)
-            agenda = {rid: t.next_raise_at for rid, t in self._tracks.items() if t.next_raise_at}
-        retry = self._list_retry_at or self._auth.retry_at
-        if not self._auth.state.blocks_raising:
+            agenda: dict[AgendaItem, datetime] = {
+                rid: t.next_raise_at for rid, t in self._tracks.items() if t.next_raise_at
+            }
+        retry = self._list_retry_at or self._gate.retry_at
+        if not self._gate.state.blocks_raising:
             if retry is not None:
-                agenda[REFRESH_KEY] = retry
-            probe = self._probe_due(now)
-            if probe is not None and self._auth.state is AuthState.OK:
-                agenda[PROBE_KEY] = probe
+                agenda[Chore.REFRESH] = retry
+            probe = self._calibrator.due(now)
+            if probe is not None and self._gate.state is AuthState.OK:
+                agenda[Chore.CLOCK_PROBE] = probe  # an item of its own: raises never wait
         if agenda != self._last_agenda:
             self._last_agenda = dict(agenda)
-            self._bus.publish(PlanChanged(dict(agenda)))
+            self._bus.publish(PlanChanged())
         return agenda
 
     def resumes(self) -> list[Resume]:
@@ -454,20 +368,20 @@ class Engine:
         track = self._tracks.get(resume_id)
         return track.next_raise_at if track else None
 
-    def agenda(self) -> dict[str, datetime]:
-        """What the scheduler should run and when: resume ids, ``refresh``, ``clock-probe``."""
+    def agenda(self) -> dict[AgendaItem, datetime]:
+        """What the scheduler should run and when: resume ids and chores."""
         return dict(self._last_agenda)
 
-    def run_agenda_item(self, key: str) -> None:
+    def run_agenda_item(self, item: AgendaItem) -> None:
         """The scheduler's entry point for a one-off job from :meth:`agenda`."""
-        if key == REFRESH_KEY:
-            self._auth.retry_at = None
+        if item is Chore.REFRESH:
+            self._gate.end_wait()
             self.refresh()
-        elif key == PROBE_KEY:
-            self._probe()
+        elif item is Chore.CLOCK_PROBE:
+            self._calibrator.probe(self.transport)
             self.replan()
         else:
-            self.raise_due(key)
+            self.raise_due(item)
 
     # ---- raising ------------------------------------------------------------------
 
@@ -486,8 +400,8 @@ class Engine:
 
     def raise_now(self, resume_id: str | None = None) -> list[Attempt | NotDue]:
         """The user asked: re-read the list, raise what is due, say when the rest is."""
-        if self._auth.state is not AuthState.NOT_CONFIGURED:
-            self._auth = _Auth()  # the user asked: re-check an earlier captcha or refusal
+        if self._gate.state is not AuthState.NOT_CONFIGURED:
+            self._gate.forget()  # the user asked: re-check an earlier captcha or refusal
         if not self.refresh() and not self._tracks:
             return [self._auth_attempt(resume_id or "*")]
         settings = self._settings()
@@ -501,8 +415,7 @@ class Engine:
             return [Attempt(self._clock.now(), resume_id, Outcome.FAILED, detail="unknown resume")]
         for track in targets:
             if (
-                self._auth.state.blocks_raising
-                or self._auth.retry_at is not None
+                self._gate.holds_raises
                 or track.unsure  # the list could not be read to see an earlier raise
             ):
                 results.append(self._auth_attempt(track.resume.id))
@@ -529,15 +442,8 @@ class Engine:
 
     def _auth_attempt(self, resume_id: str) -> Attempt:
         """An attempt that the auth state (or an unreadable list) stopped before sending."""
-        outcome = {
-            AuthState.CAPTCHA_NEEDED: Outcome.CAPTCHA,
-            AuthState.API_CLOSED: Outcome.API_CLOSED,
-            AuthState.BOT_CHECK: Outcome.BOT_CHECK,
-            AuthState.SIGN_IN_NEEDED: Outcome.SIGN_IN_NEEDED,
-            AuthState.SESSION_EXPIRED: Outcome.SIGN_IN_NEEDED,
-            AuthState.NOT_CONFIGURED: Outcome.SIGN_IN_NEEDED,
-        }.get(self._auth.state, Outcome.FAILED)
-        detail = self._list_error if outcome is Outcome.FAILED else self._auth.detail
+        outcome = self._gate.blocked_outcome()
+        detail = self._list_error if outcome is Outcome.FAILED else self._gate.detail
         return Attempt(self._clock.now(), resume_id, outcome, detail=detail)
 
     def _raise(self, track: _Track) -> Attempt:
@@ -566,7 +472,7 @@ class Engine:
             self._raised(track, started)
         else:
             track.failures += 1
-            track.retry_at = self._clock.now() + backoff(track.failures)
+            track.retry_at = self._clock.now() + retry_delay(track.failures)
         return self._record(
             track, outcome, status=receipt.status, request_id=receipt.request_id, at=started
         )
@@ -580,11 +486,7 @@ class Engine:
     def _refused(self, track: _Track, exc: NotPublishable) -> Attempt:
         """400 on publish: re-read to learn why, tell the user (once per reason), and
         ask hh.ru again at the resume's next window: the verdict is not frozen."""
-        self._quiet.add(track.resume.id)
-        try:
-            self.refresh()
-        finally:
-            self._quiet.discard(track.resume.id)
+        self.refresh(told_by_caller=track.resume.id)
         track = self._tracks.get(track.resume.id, track)
         if track.resume.raisable:
             track.refused_until = self._clock.now() + self._interval(track.resume)
@@ -612,10 +514,10 @@ class Engine:
         track.failures += 1
         now = self._clock.now()
         if isinstance(exc, RateLimited):  # hh.ru asks to slow down: no re-read either
-            track.retry_at = now + backoff(track.failures)
+            track.retry_at = now + retry_delay(track.failures)
             return self._record(track, Outcome.FAILED, exc=exc, at=started)
         if not isinstance(exc, TransientError):  # refused for a reason of its own
-            track.retry_at = now + backoff(track.failures)
+            track.retry_at = now + retry_delay(track.failures)
             attempt = self._record(track, Outcome.FAILED, exc=exc, at=started)
             self.refresh()  # a deleted resume goes, a changed one is re-planned
             return attempt
@@ -629,7 +531,7 @@ class Engine:
             log.info("resume %s: the raise failed, but the re-read shows it happened", resume_id)
             self._raised(track, started)
             return self._record(track, Outcome.RAISED, exc=exc, at=started)
-        retry = now + backoff(track.failures, NOT_RAISED_RETRY_FIRST)
+        retry = now + retry_delay(track.failures, NOT_RAISED_RETRY_FIRST)
         track.retry_at = retry
         if happened is None:
             track.unsure = True
@@ -742,10 +644,9 @@ class Engine:
                 for t in self._tracks.values()
             )
         return Snapshot(
-            auth_state=self._auth.state,
-            auth_detail=self._auth.detail,
-            captcha_url=self._auth.captcha_url,
+            auth_state=self._gate.state,
+            auth_detail=self._gate.detail,
+            captcha_url=self._gate.captcha_url,
             paused=settings.paused,
             resumes=resumes,
-            taken_at=now,
         )

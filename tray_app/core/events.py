@@ -65,9 +65,7 @@ class ResumesChanged(Event):
 
 @dataclass(frozen=True)
 class PlanChanged(Event):
-    """The next raise time of some resume changed (the scheduler listens)."""
-
-    next_raises: dict[str, datetime]
+    """The agenda changed (the scheduler listens and asks the engine for it)."""
 
 
 @dataclass(frozen=True)

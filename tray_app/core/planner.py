@@ -100,3 +100,8 @@ def next_daily(at: time, after: datetime, tz: tzinfo | None) -> datetime:
         if moment > after:
             return moment
     raise AssertionError("a daily time comes within two days")
+
+
+def backoff(failures: int, first: float, cap: float) -> timedelta:
+    """``first`` seconds, doubled for each failure after the first, at most ``cap``."""
+    return timedelta(seconds=min(first * 2 ** max(failures - 1, 0), cap))

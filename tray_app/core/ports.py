@@ -1,10 +1,14 @@
-"""What the engine needs from a transport; the API and website transports provide it."""
+"""What the core needs from the outside, as small interfaces: a transport (the API
+and website transports provide it), the settings that shape the plan, and the
+history file. The core never imports storage or transports; ``wiring`` plugs them in.
+"""
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Protocol
 
-from tray_app.core.models import PublishReceipt, Resume
+from tray_app.core.models import Attempt, PublishReceipt, Resume
 
 
 class Transport(Protocol):
@@ -22,4 +26,37 @@ class Transport(Protocol):
 
     def credentials_changed(self) -> None:
         """New credentials were stored (login, import): drop any cached copy."""
+        ...
+
+
+class PlanSettings(Protocol):
+    """The settings that decide when (and whether) a resume is raised."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def margin_seconds(self) -> float: ...
+
+    @property
+    def jitter_seconds(self) -> float: ...
+
+    @property
+    def anchor(self) -> time | None: ...
+
+    @property
+    def active_window(self) -> tuple[time, time] | None: ...
+
+    def is_enabled(self, resume_id: str) -> bool: ...
+
+
+class AttemptLog(Protocol):
+    """Where attempts are kept across restarts (``history.jsonl``)."""
+
+    def read(self) -> list[Attempt]:
+        """Every attempt on record, oldest first."""
+        ...
+
+    def append(self, attempt: Attempt) -> None:
+        """On disk before it returns; raises OSError when it cannot be written."""
         ...

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import schedule
 
 from tray_app.core.clock import Clock
-from tray_app.core.engine import Engine
+from tray_app.core.engine import AgendaItem, Engine
 from tray_app.core.events import Event, PlanChanged
 
 log = logging.getLogger(__name__)
@@ -167,14 +167,14 @@ class Scheduler:
             self._schedule_refresh()
         self._jobs.clear(RAISE_TAG)
         now = self._clock.now()
-        for key, when in self._engine.replan().items():
+        for item, when in self._engine.replan().items():
             # schedule loops forever on a zero interval, hence the floor
             delay = max((when - now).total_seconds(), MIN_DELAY)
             job = self._jobs.every(delay)  # type: ignore[arg-type]  # floats work
-            job.seconds.do(self._run_once, key).tag(RAISE_TAG)
+            job.seconds.do(self._run_once, item).tag(RAISE_TAG)
 
-    def _run_once(self, key: str) -> type[schedule.CancelJob]:
-        self._guarded(lambda: self._engine.run_agenda_item(key))
+    def _run_once(self, item: AgendaItem) -> type[schedule.CancelJob]:
+        self._guarded(lambda: self._engine.run_agenda_item(item))
         self._agenda_dirty = True
         return schedule.CancelJob
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from tray_app.core.engine import NotDue
 from tray_app.core.errors import (
     BadUserAgent,
     ConfigError,
@@ -31,6 +30,7 @@ from tray_app.core.events import (
 )
 from tray_app.core.models import Attempt, AuthState, Outcome
 from tray_app.core.redact import redactor
+from tray_app.core.views import NotDue
 from tray_app.i18n import t
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from tray_app.core.engine import Snapshot
 from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.core.views import Snapshot
 from tray_app.i18n import t
 from tray_app.i18n.text import auth_text, local_time, reason_text
 
