@@ -117,7 +117,6 @@ class Runtime:
     history: History
     secrets: SecretStore
     tokens: TokenManager
-    oauth: OAuthClient
     api: ApiTransport
     transport: SelectedTransport
     engine: Engine
@@ -224,7 +223,6 @@ def build_runtime(
         history=history,
         secrets=secrets,
         tokens=tokens,
-        oauth=oauth,
         api=api,
         transport=transport,
         engine=engine,

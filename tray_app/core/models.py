@@ -79,8 +79,6 @@ class Resume:
     can_publish: bool | None
     next_publish_at: datetime | None  # server clock; None when hh.ru gives none
     updated_at: datetime | None
-    url: str | None = None
-    paid_autoraise: bool = False
     standing: Standing = Standing.LIVE
     raw: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """hh.ru's fields as read, for ``doctor`` (no personal data)."""

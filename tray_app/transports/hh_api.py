@@ -76,11 +76,6 @@ def parse_resume(item: dict[str, Any]) -> Resume:
             can_publish=item.get("can_publish_or_update"),
             next_publish_at=_optional_time(item.get("next_publish_at")),
             updated_at=_optional_time(item.get("updated_at")),
-            url=item.get("alternate_url"),
-            paid_autoraise=any(
-                isinstance(s, dict) and s.get("id") == "resume_autoupdating" and s.get("active")
-                for s in item.get("paid_services") or []
-            ),
             standing=api_standing(status, blocked),
             raw=_raw(item),
         )

@@ -384,9 +384,7 @@ class WebTransport:
         state = self._read_state()
         require_applicant(state.data)
         server_now = self._server_clock.to_server(self._clock.now())
-        resumes = parse_resumes(
-            state.data, server_now=server_now, base_url=self.base_url, previous=self._known
-        )
+        resumes = parse_resumes(state.data, server_now=server_now, previous=self._known)
         self._known = {r.id: r for r in resumes}
         log.info("web: %d resumes: %s", len(resumes), "; ".join(r.describe() for r in resumes))
         for word in {r.status for r in resumes} - SITE_LIVE_WORDS - set(SITE_EXCLUDED):

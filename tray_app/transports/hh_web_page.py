@@ -151,7 +151,6 @@ def parse_resumes(
     state: dict[str, Any],
     *,
     server_now: datetime,
-    base_url: str,
     previous: dict[str, Resume] | None = None,
 ) -> list[Resume]:
     """``applicantResumes[]`` as :class:`Resume` objects (id = the resume's hash,
@@ -194,7 +193,6 @@ def parse_resumes(
                 can_publish=None,
                 next_publish_at=window,
                 updated_at=updated,
-                url=f"{base_url}/resume/{resume_hash}",
             )
         )
     return resumes

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-APP_NAME = "HH Raiser"
-
 
 class Autostart(Protocol):
     def is_enabled(self) -> bool: ...

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tray_app.adapters.autostart import APP_NAME
+from tray_app import APP_NAME
 
 FILE_NAME = "hh-raiser.desktop"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Protocol
 
-from tray_app.adapters.autostart import APP_NAME
+from tray_app import APP_NAME
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"

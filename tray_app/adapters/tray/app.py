@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from tray_app import APP_ID, APP_NAME
-from tray_app.adapters.autostart import Autostart, launch_command
+from tray_app.adapters.autostart import Autostart
 from tray_app.adapters.control import item_next_raise, result_from_json
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
@@ -136,7 +136,7 @@ class TrayApp:
         *,
         autostart: Autostart | None,
         open_file: Callable[[Path], None] = open_path,
-        start_settings: Callable[[str], None] | None = None,
+        start_settings: Callable[[str], None],
         dispatch: Callable[[Callable[[], None]], None] | None = None,
         notifications: bool | None = None,
     ) -> None:
@@ -146,7 +146,7 @@ class TrayApp:
         self._pystray = pystray
         self._autostart = autostart
         self._open_file = open_file
-        self._start_settings = start_settings or self._launch_settings
+        self._start_settings = start_settings
         self._dispatch = dispatch or _main_thread_dispatcher()
         self._stale = threading.Event()
         self._stopping = threading.Event()
@@ -327,9 +327,6 @@ class TrayApp:
             enabled.append(resume_id)
         store.set("enabled_resumes", enabled or [NO_RESUME])
         self.service.reload_settings()
-
-    def _launch_settings(self, tab: str) -> None:
-        subprocess.Popen([*launch_command(), "settings", "--tab", tab])
 
     # ---- desktop notifications ------------------------------------------------------
 
