@@ -57,7 +57,7 @@ def test_every_page_is_read(runtime: Runtime, sim: HHSimulator) -> None:
 def test_a_resume_in_its_cooldown_says_it_cannot_be_raised_now_and_is_still_live(
     runtime: Runtime, sim: HHSimulator
 ) -> None:
-    """``can_publish_or_update`` means "now" (hh's field table, FACTS.md §1): false
+    """``can_publish_or_update`` means "now" (hh's field table, api.hh.ru/openapi/redoc): false
     until ``next_publish_at``, true after, null for unpublished resumes. It is kept
     as read and never makes a published resume "cannot be raised"."""
     sim.open_window(RAISABLE, in_seconds=600)

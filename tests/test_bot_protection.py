@@ -146,7 +146,7 @@ def test_the_user_is_told_what_to_do_in_every_channel(rt: Runtime, language: str
 def test_a_client_unlike_a_browser_meets_ddos_guard_and_loses_its_session(
     sim: HHSimulator,
 ) -> None:
-    """The simulator's strict mode (FACTS.md §2, community reports): what a client
+    """The simulator's strict mode (public hh.ru tools' code, community reports): what a client
     that is not the resume list page's own XHR gets. Our transport passes it (every
     test checks ``violations`` at the end); a bare ``requests`` does not."""
     cookies = sim.web.login()
@@ -167,7 +167,7 @@ def test_only_ddos_guards_own_document_is_read_as_bot_protection() -> None:
     """What public code shows of DDoS-Guard (its challenge script, its title, its block
     page's attribute) is recognised whatever the status. No source shows a Group-IB
     refusal, and ``Server: ddos-guard`` or the word alone proves nothing: such a page
-    stays what its status says (a 403: the session is gone, FACTS.md §2)."""
+    stays what its status says (a 403: the session is gone, public hh.ru tools' code)."""
     assert is_ddos_guard_page(DDOS_GUARD_PAGE)
     assert is_ddos_guard_page(b"<html><head><title>DDoS-Guard</title></head></html>")
     assert is_ddos_guard_page(b'<html><div data-ddg-origin="true"></div></html>')
@@ -178,7 +178,7 @@ def test_only_ddos_guards_own_document_is_read_as_bot_protection() -> None:
 def test_the_home_page_opened_cold_turns_an_imported_session_anonymous(
     sim: HHSimulator,
 ) -> None:
-    """What the simulator models (FACTS.md §2) and our transport never does (every
+    """What the simulator models (public hh.ru tools' code) and our transport never does (every
     test that uses the simulator checks ``home_page_loads`` at the end)."""
     cookies = sim.web.login()
     answer = requests.get(

@@ -1,8 +1,8 @@
-"""hh.ru's words read as hh.ru means them (FACTS.md §1, §2), through both transports
-and the real engine: ``can_publish_or_update`` is false through every cooldown and
-says nothing about whether a resume can be raised; the website's status words are
-moderation words, never ``published``. These failed before: the API raised nothing
-on time, the website raised nothing at all."""
+"""hh.ru's words read as hh.ru means them (hh's API docs; public hh.ru tools' code),
+through both transports and the real engine: ``can_publish_or_update`` is false through
+every cooldown and says nothing about whether a resume can be raised; the website's
+status words are moderation words, never ``published``. These failed before: the API
+raised nothing on time, the website raised nothing at all."""
 
 from __future__ import annotations
 

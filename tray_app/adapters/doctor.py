@@ -1,12 +1,12 @@
 """``hh-raiser doctor``: what hh.ru shows this account, and what HH Raiser makes of it.
 
-Our picture of hh.ru comes from public tools, not from hh.ru (FACTS.md): this is how
-one real user's report corrects it in a day. It reads the resume list once and shows
-hh.ru's raw words next to each conclusion we draw from them, the site's page shape,
-which session and bot-protection cookies exist (names only), the server clock, and,
-with ``--raise``, one real raise (through the engine, so never into a cooldown we
-know of) with every request and answer. The same text goes to a report file with no
-token, cookie value or e-mail in it.
+Our picture of hh.ru comes from public tools' code and community reports, not from
+hh.ru: this is how one real user's report corrects it in a day. It reads the resume list
+once and shows hh.ru's raw words next to each conclusion we draw from them, the site's
+page shape, which session and bot-protection cookies exist (names only), the server
+clock, and, with ``--raise``, one real raise (through the engine, so never into a
+cooldown we know of) with every request and answer. The same text goes to a report file
+with no token, cookie value or e-mail in it.
 """
 
 from __future__ import annotations

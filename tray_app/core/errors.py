@@ -109,7 +109,7 @@ class ApplicantApiClosed(RemoteError):
 
 class BotCheck(RemoteError):
     """hh.ru's bot protection answered instead of the site: DDoS-Guard's challenge
-    page, or a connection dropped without an answer (FACTS.md §2).
+    page, or a connection dropped without an answer (public hh.ru tools' code).
 
     Neither a dead session nor garbage: the user opens hh.ru in the browser (which
     passes the check) and, if the site logged them out, imports the session again.
@@ -167,7 +167,7 @@ class ConnectionFailed(TransientError):
 class ConnectionDropped(ConnectionFailed):
     """A connection was made and then dropped with no answer (closed, reset, cut TLS).
 
-    DDoS-Guard does this to clients it distrusts (FACTS.md §2), so it is told apart
+    DDoS-Guard does this to clients it distrusts (public hh.ru tools' code), so it is told apart
     from a network that is down. The request may have arrived: only a GET is resent.
     """
 

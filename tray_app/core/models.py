@@ -52,9 +52,9 @@ class AuthState(StrEnum):
 class Standing(StrEnum):
     """Our reading of hh.ru's status words: can the resume be raised at all?
 
-    Decided by exclusion (FACTS.md §1, §2): only a draft, a block or a deletion rule
-    a resume out. Every other word, an unknown one included, reads as live, and
-    hh.ru's answer to the raise has the last word.
+    Decided by exclusion (hh's API docs; public hh.ru tools' code): only a draft, a
+    block or a deletion rule a resume out. Every other word, an unknown one included,
+    reads as live, and hh.ru's answer to the raise has the last word.
     """
 
     LIVE = "live"

@@ -1,14 +1,14 @@
 """An hh.ru API simulator: a real HTTP server on 127.0.0.1 for tests and the demo.
 
-Our picture of hh.ru, not hh.ru: each behaviour names its source. Modelled on
-hh-openapi.yml and FACTS.md §1: ``+0300`` dates, pagination, the ``HH-User-Agent``
-check, access tokens that expire (403 ``oauth/token_expired``), refresh tokens that
-work once and only after expiry, ``can_publish_or_update`` that is false through
-every cooldown and true once ``next_publish_at`` has passed (hh's field table: "can
-it be updated", set only for published resumes), 429 ``touch_limit_exceeded``,
-captcha, the December 2025 ``forbidden``, and injected faults (5xx, HTML, garbage,
-timeouts, dropped connections, DDoS-Guard's challenge page), also at random
-(``SimConfig.fault_rate``). Every request is recorded for assertions.
+Our picture of hh.ru, not hh.ru: each behaviour names its source. Modelled on hh's
+OpenAPI specification (api.hh.ru/openapi/redoc): ``+0300`` dates, pagination, the
+``HH-User-Agent`` check, access tokens that expire (403 ``oauth/token_expired``),
+refresh tokens that work once and only after expiry, ``can_publish_or_update`` that is
+false through every cooldown and true once ``next_publish_at`` has passed (hh's field
+table: "can it be updated", set only for published resumes), 429
+``touch_limit_exceeded``, captcha, the December 2025 ``forbidden``, and injected faults
+(5xx, HTML, garbage, timeouts, dropped connections, DDoS-Guard's challenge page), also
+at random (``SimConfig.fault_rate``). Every request is recorded for assertions.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class SimResume:
 
     @property
     def site_word(self) -> str:
-        """The site's moderation words are not the API's (FACTS.md §2): a live resume
+        """The site's moderation words are not the API's (public hh.ru tools' code): a live resume
         is ``new``/``modified``/``approved``, never ``published``; a draft is
         ``not_finished``."""
         if self.site_status:
@@ -231,7 +231,8 @@ class HHSimulator(LocalServer):
 
     def can_publish_now(self, resume: SimResume) -> bool | None:
         """``can_publish_or_update``: null unless published; false through the
-        cooldown, true once ``next_publish_at`` has passed (FACTS.md §1)."""
+        cooldown, true once ``next_publish_at`` has passed (hh's field table,
+        api.hh.ru/openapi/redoc)."""
         if resume.status != "published":
             return None
         window = resume.next_publish_at
@@ -635,14 +636,14 @@ class _Handler(SimHandler):
         html_page = "text/html"
         unlike_a_browser = site.strict_check(method, path, dict(self.headers), cookies)
         if unlike_a_browser:
-            # FACTS.md §2: a non-browser replay gets DDoS-Guard's page, and a POST
+            # public hh.ru tools' code: a non-browser replay gets DDoS-Guard's page, and a POST
             # drops the session to anonymous
             if method == "POST":
                 site.drop_to_anonymous(session)
             answer(403, raw=DDOS_GUARD_PAGE, ctype=html_page, headers=DDOS_GUARD_HEADERS)
             return
         if method == "GET" and path == "/":
-            # FACTS.md §2: the home page opened "cold" with imported cookies can rotate
+            # public hh.ru tools' code: the home page opened "cold" with imported cookies can rotate
             # hhtoken into an anonymous one
             self._send(
                 200,

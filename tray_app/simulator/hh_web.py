@@ -1,6 +1,6 @@
 """The hh.ru website part of the simulator: sessions, the resume list pages, touch.
 
-Our picture of hh.ru, each part with its source. FACTS.md §2: anonymous visitors
+Our picture of hh.ru, each part with its source. public hh.ru tools' code: anonymous visitors
 get an ``hhtoken`` too; a logged-in session's page state has ``userType: applicant``
 and ``applicantResumes`` whose ``_attributes.status`` is a moderation word, never
 ``published`` (``new``, ``modified``, ``approved``; a draft is ``not_finished``); an
@@ -14,14 +14,14 @@ its session, as it would on the real site).
 
 Bot protection, in ``strict`` mode (the default): a request that does not look like
 the resume list page's own XHR gets DDoS-Guard's challenge page, and a POST also
-drops the session to anonymous (community reports, FACTS.md §2). What is checked
+drops the session to anonymous (community reports). What is checked
 is what public 2026 clients send (a Chrome ``User-Agent`` with its ``Sec-Ch-Ua``,
 ``X-Requested-With``, ``Accept: application/json``; on the touch ``Origin``, a
 ``Referer`` of ``/applicant/resumes?role=applicant``, ``X-Hhtmfrom``/``X-Hhtmsource``
 and Group-IB's cookies echoed as ``x-gib-*``); none of it is proven required by
 hh.ru, and a TLS fingerprint cannot be checked over this plain-HTTP server (the
 client's own tests parse its ClientHello). Opening the home page with a logged-in
-session turns it anonymous (FACTS.md §2).
+session turns it anonymous (public hh.ru tools' code).
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ class WebSite:
             "_attributes": {
                 "id": int(resume.id[:8], 16),
                 "hash": resume.id,
-                "status": resume.site_word,  # never "published" (FACTS.md §2)
+                "status": resume.site_word,  # never "published" (public hh.ru tools' code)
                 "updated": int(resume.updated_at.timestamp() * 1000) if resume.updated_at else None,
             },
             "title": [{"string": resume.title}],

@@ -1,6 +1,7 @@
 """A Telegram Bot API simulator: a real HTTP server on 127.0.0.1 for tests and the demo.
 
-Modelled on FACTS §3: ``/bot<token>/<method>``, ``{"ok": false, "error_code": ..,
+Modelled on the Bot API reference (core.telegram.org/bots/api): ``/bot<token>/<method>``,
+``{"ok": false, "error_code": ..,
 "parameters": {"retry_after": ..}}``, 401 for an unknown token, 400 ``chat not
 found`` for a chat that never wrote to the bot, 403 for a chat that blocked it, the
 4096-character limit, HTML entity parsing, long-polling ``getUpdates`` with offsets

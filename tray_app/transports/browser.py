@@ -1,6 +1,6 @@
 """An HTTP client for the hh.ru website that looks like Chrome down to TLS and HTTP/2.
 
-hh.ru sits behind DDoS-Guard and Group-IB (FACTS.md §2): a client whose TLS handshake
+hh.ru sits behind DDoS-Guard and Group-IB (public hh.ru tools' code): a client whose TLS handshake
 is Python's gets interstitial pages or dropped connections however browser-like its
 headers are. curl_cffi (libcurl-impersonate) sends Chrome's ClientHello, HTTP/2
 settings and default headers instead. The official API keeps
@@ -57,7 +57,7 @@ _NEVER_SENT: Final = frozenset(
         CurlECode.COULDNT_CONNECT,
     }
 )
-# a connection was made, then closed or reset with no HTTP answer (FACTS.md §2:
+# a connection was made, then closed or reset with no HTTP answer (public hh.ru tools' code:
 # DDoS-Guard does this); 16 and 92 are the same over HTTP/2, which hh.ru speaks
 _DROPPED: Final = frozenset(
     {

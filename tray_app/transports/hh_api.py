@@ -37,10 +37,10 @@ def _optional_time(value: Any) -> Any:
 def api_standing(status: str, blocked: bool) -> Standing:
     """By exclusion: ``not_published`` is a draft, ``blocked`` is blocked; every
     other status (``published``, ``on_moderation``, one we have never seen) may be
-    raised, and a ``400`` from publish says otherwise (FACTS.md §1).
+    raised, and a ``400`` from publish says otherwise (hh's API docs, api.hh.ru/openapi/redoc).
 
     ``can_publish_or_update`` plays no part: it means "now" and is false through
-    every cooldown (hh's field table; ``hh-openapi.yml`` examples)."""
+    every cooldown (hh's field table and the OpenAPI examples, api.hh.ru/openapi/redoc)."""
     if blocked or status == "blocked":
         return Standing.BLOCKED
     if status == "not_published":

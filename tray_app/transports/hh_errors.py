@@ -1,7 +1,8 @@
 """Turns hh.ru API answers into the typed errors of :mod:`tray_app.core.errors`.
 
-Decisions follow ``errors[].type`` / ``errors[].value`` as FACTS.md and the OpenAPI
-spec describe them; the legacy ``oauth_error`` field is only a fallback.
+Decisions follow ``errors[].type`` / ``errors[].value`` as hh's API documentation and
+OpenAPI specification (api.hh.ru/openapi/redoc) describe them; the legacy
+``oauth_error`` field is only a fallback.
 """
 
 from __future__ import annotations

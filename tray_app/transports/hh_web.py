@@ -1,9 +1,10 @@
 """Raises resumes through the hh.ru website with the user's own logged-in session.
 
 Since December 2025 hh.ru refuses applicant API calls from third-party applications
-(FACTS.md §1), so this is how most users raise in 2026. The contract (FACTS.md §2) is
-known only from public tools, so every request and answer is logged (never a cookie
-value): a user's log tells us what hh.ru said.
+(community reports; hh's documentation dropped the applicant resume sections), so this
+is how most users raise in 2026. The contract is known only from public tools' code, so
+every request and answer is logged (never a cookie value): a user's log tells us what
+hh.ru said.
 
 - every request goes through :class:`~tray_app.transports.browser.BrowserClient`
   (Chrome's TLS and HTTP/2 fingerprint) with the header set of 2026 clients: an XHR
@@ -90,7 +91,7 @@ XHR_HEADERS: dict[str, str | None] = {
 TOUCH_HEADERS = {"X-Hhtmfrom": "negotiation_list", "X-Hhtmsource": "resume_list"}
 """hh's analytics headers on the touch, as two public 2026 raisers (Go, Dart) send them."""
 GIB_HEADERS = {"gsscgib-w-hh": "x-gib-gsscgib-w-hh", "fgsscgib-w-hh": "x-gib-fgsscgib-w-hh"}
-"""Group-IB cookies the page's script echoes as headers (FACTS.md §2)."""
+"""Group-IB cookies the page's script echoes as headers (public hh.ru tools' code)."""
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
 

@@ -30,7 +30,7 @@ SITE_EXCLUDED = {
     "deleted": Standing.DELETED,
 }
 """The site's resume status words are hh's moderation words, never ``published``
-(FACTS.md §2): a live resume shows ``new``, ``modified``, ``approved``... So the
+(public hh.ru tools' code): a live resume shows ``new``, ``modified``, ``approved``... So the
 standing is decided by exclusion, and an unknown word reads as live."""
 SITE_LIVE_WORDS = frozenset({"new", "modified", "approved", "published"})
 """Words seen on live resumes; any other non-excluded word is logged once as new."""

@@ -1,6 +1,6 @@
 """Recognising hh.ru's bot protection in an answer that is not the one we asked for.
 
-hh.ru sits behind DDoS-Guard and Group-IB (FACTS.md §2). A DDoS-Guard page must not
+hh.ru sits behind DDoS-Guard and Group-IB (public hh.ru tools' code). A DDoS-Guard page must not
 read as "session expired" (the session may be fine) nor as garbage (retrying at once
 only makes it worse): it is a :class:`~tray_app.core.errors.BotCheck`, and the log
 gets a redacted fingerprint of the page, so a user's report shows what hh.ru sent.
@@ -11,7 +11,7 @@ and are titled "DDoS-Guard" (FlareSolverr's DDoS-Guard service, scrapers' challe
 detectors), its block page carries ``data-ddg-origin``. No source shows what a
 Group-IB refusal looks like, and ``Server: ddos-guard`` alone proves nothing (scrapers
 check it together with the challenge script), so neither is read as one: a 401/403
-without DDoS-Guard's document stays "session gone" (FACTS.md §2), a page without the
+without DDoS-Guard's document stays "session gone" (public hh.ru tools' code), a page without the
 state stays an unreadable answer, retried soon. Group-IB's endpoint is still noted in
 the fingerprint, so a report would show it.
 """
@@ -37,7 +37,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def is_protection_cookie(name: str) -> bool:
-    """DDoS-Guard's ``__ddg*`` and Group-IB's ``*gib-w-hh`` cookies (FACTS.md §2)."""
+    """DDoS-Guard's ``__ddg*`` and Group-IB's ``*gib-w-hh`` cookies (public hh.ru tools' code)."""
     return name.startswith(PROTECTION_COOKIE_PREFIXES) or name.endswith(PROTECTION_COOKIE_SUFFIXES)
 
 
