@@ -22,7 +22,7 @@ from tray_app.notify.telegram import TelegramNotifier, TelegramTargets
 from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
-from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
+from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore, TransportKind
 from tray_app.storage.web_session import HeldSession, WebSessionStore
 from tray_app.transports.browser import BrowserClient
 from tray_app.transports.hh_api import ApiTransport, hh_user_agent
@@ -131,7 +131,7 @@ class Runtime:
 
     def has_account(self) -> bool:
         """Whether the chosen transport has credentials (tokens, or a site session)."""
-        if self.settings().transport == "web":
+        if self.settings().transport == TransportKind.WEB:
             return bool(self.secrets.get(self.web_sessions().index_name))
         return TokenStore(self.secrets).load() is not None
 

@@ -24,7 +24,7 @@ from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage import firefox
 from tray_app.storage.cookie_sources import cookies_for_host, session_cookies
-from tray_app.storage.settings import SettingsStore
+from tray_app.storage.settings import SettingsStore, TransportKind
 from tray_app.storage.web_session import HeldSession, WebSession
 from tray_app.wiring import Runtime
 
@@ -76,7 +76,7 @@ def sign_in_with_cookies(
         transport.close()
     runtime.web_sessions(host).save(held.session, runtime.clock.now())
     store = SettingsStore(runtime.paths.settings_file)
-    store.save(replace(store.load(), transport="web", web_host=host))
+    store.save(replace(store.load(), transport=TransportKind.WEB, web_host=host))
     log.info("website session for %s stored from %s: %d resumes", host, source, len(resumes))
     return WebLogin(host, resumes, len(held.session.cookies))
 

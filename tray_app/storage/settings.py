@@ -13,12 +13,36 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from tray_app.core.errors import ConfigError
 from tray_app.storage.atomic import write_atomic
+
+
+class TransportKind(StrEnum):
+    """How resumes are raised: through the API (OAuth) or the website's session."""
+
+    API = "api"
+    WEB = "web"
+
+
+class NotifyLevel(StrEnum):
+    """Which notices are told: all, all but routine raises, none."""
+
+    ALL = "all"
+    IMPORTANT = "important"
+    OFF = "off"
+
+
+class Language(StrEnum):
+    RU = "ru"
+    EN = "en"
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _RESUME_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -72,12 +96,15 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
     return convert
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
+def _choice(kind: type[_Choice]) -> Callable[[Any], _Choice]:
+    """One of the enum's values; the enum is the only list of options."""
+
+    def convert(value: Any) -> _Choice:
         text = str(value).strip().lower()
-        if text not in options:
-            raise ValueError("expected one of: " + ", ".join(options))
-        return text
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError("expected one of: " + ", ".join(kind)) from None
 
     return convert
 
@@ -184,15 +211,15 @@ class Settings:
     jitter_seconds: float = 0.0
     anchor_time: str = ""
     active_hours: str = ""
-    notify_level: str = "all"
-    language: str = "ru"
+    notify_level: NotifyLevel = NotifyLevel.ALL
+    language: Language = Language.RU
     contact_email: str = ""
     client_id: str = ""
     redirect_port: int = 8765
     telegram_chat_id: str = ""
     refresh_minutes: int = 30
     paused: bool = False
-    transport: str = "api"
+    transport: TransportKind = TransportKind.API
     telegram_api_url: str = "https://api.telegram.org"
     telegram_proxy: str = ""
     telegram_commands: bool = True
@@ -217,15 +244,15 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "jitter_seconds": _number(0, 3600),
     "anchor_time": _optional(parse_hhmm),
     "active_hours": _optional(parse_active_hours),
-    "notify_level": _choice("all", "important", "off"),
-    "language": _choice("ru", "en"),
+    "notify_level": _choice(NotifyLevel),
+    "language": _choice(Language),
     "contact_email": _optional(_email),
     "client_id": _optional(_plain),
     "redirect_port": _integer(1024, 65535),
     "telegram_chat_id": _optional(_chat_id),
     "refresh_minutes": _integer(5, 1440),
     "paused": _boolean,
-    "transport": _choice("api", "web"),
+    "transport": _choice(TransportKind),
     "telegram_api_url": _required(_http_url),
     "telegram_proxy": _optional(_proxy_url),
     "telegram_commands": _boolean,

@@ -28,7 +28,7 @@ from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.proxy import save_telegram_proxy
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
-from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
+from tray_app.storage.settings import FIELDS, SettingsStore, TransportKind, to_text, validate
 from tray_app.wiring import Runtime
 
 
@@ -153,7 +153,7 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     if api_closed:
         cli.complain(t("login.api_closed", lang))
     else:  # signing in to the API means raising through it (it works)
-        SettingsStore(cli.paths.settings_file).set("transport", "api")
+        SettingsStore(cli.paths.settings_file).set("transport", TransportKind.API)
     notify_instance(cli, "credentials")
     return EXIT_OK
 
