@@ -154,7 +154,7 @@ def test_hub_filters_by_the_current_level_and_survives_a_broken_sink() -> None:
     hub.add_sink(broken)
     hub.add_sink(lambda n: got.append(n.kind))
     bus.publish(attempt(Outcome.RAISED))
-    settings.append(Settings(enabled_resumes=[], notify_level=NotifyLevel.IMPORTANT))
+    settings.append(Settings(notify_level=NotifyLevel.IMPORTANT))
     bus.publish(attempt(Outcome.RAISED))
     bus.publish(TokenRefreshed(None))
     hub.close()

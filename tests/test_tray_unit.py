@@ -104,7 +104,7 @@ def test_every_item_does_what_it_says(
     assert line.checked is not None and line.checked(line)
     icon.click(title)
     refreshed(icon, f"{title} — выключено")
-    assert A not in app.runtime.settings().enabled_resumes
+    assert not app.runtime.settings().is_enabled(A)
     assert not icon.find(title).checked(icon.find(title))  # type: ignore[misc]
     icon.click(title)
     wait_until(lambda: app.runtime.settings().is_enabled(A), 10)

@@ -96,7 +96,7 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
     if updates:
         store.save(replace(store.load(), **updates))
     labels = {
-        "enabled_resumes": lambda v: t("import.resume", lang, id=",".join(v)),
+        "enabled_resumes": lambda v: _resumes_label(v, lang),
         "client_id": lambda v: t("import.client_id", lang),
         "contact_email": lambda v: t("import.email", lang),
         "telegram_chat_id": lambda v: t("import.chat", lang, id=v),
@@ -110,6 +110,14 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
     cli.say(t("import.done", lang, path=path, items=", ".join(items)))
     notify_instance(cli, "credentials")
     return EXIT_OK
+
+
+def _resumes_label(enabled: tuple[str, ...] | None, lang: str) -> str:
+    if enabled is None:
+        return t("import.resume_all", lang)
+    if not enabled:
+        return t("import.resume_none", lang)
+    return t("import.resume", lang, id=to_text(enabled))
 
 
 def cmd_login(cli: Cli, args: argparse.Namespace) -> int:

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
 CLOCK_REFRESH_SECONDS = 60.0
-NO_RESUME = "none"
 LINUX_INSTALL = (
     "sudo apt install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
     "gir1.2-ayatanaappindicator3-0.1 && .venv/bin/pip install 'PyGObject<3.51'"
@@ -315,17 +314,16 @@ class TrayApp:
                 )
 
     def _toggle(self, resume_id: str) -> None:
-        """``enabled_resumes`` empty means all: switching one off lists the others, and
-        switching off the last one stores :data:`NO_RESUME` (an id no resume has)."""
+        """``enabled_resumes`` None means all: switching one off lists the others, and
+        switching off the last one leaves an empty list (none)."""
         known = [r["id"] for r in self.service.status()["resumes"]]
         store = SettingsStore(self.runtime.paths.settings_file)
         settings = store.load()
-        enabled = [rid for rid in settings.enabled_resumes or known if rid != NO_RESUME]
+        enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
         if settings.is_enabled(resume_id):
-            enabled = [rid for rid in enabled if rid != resume_id]
+            store.set("enabled_resumes", tuple(rid for rid in enabled if rid != resume_id))
         else:
-            enabled.append(resume_id)
-        store.set("enabled_resumes", enabled or [NO_RESUME])
+            store.set("enabled_resumes", (*enabled, resume_id))
         self.service.reload_settings()
 
     def _launch_settings(self, tab: str) -> None:
