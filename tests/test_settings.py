@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ import pytest
 from tray_app.adapters.cli import Cli, main
 from tray_app.adapters.tray.app import TrayApp
 from tray_app.core.errors import ConfigError
-from tray_app.storage.settings import DEFAULTS, FIELDS, SettingsStore, to_text, validate
+from tray_app.storage.settings import (
+    DEFAULTS,
+    FIELDS,
+    Language,
+    NotifyLevel,
+    SettingsStore,
+    TransportKind,
+    to_text,
+    validate,
+)
 from tray_app.wiring import SettingsProvider
 
 from . import fake_pystray
@@ -90,15 +100,15 @@ def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
 
 def test_save_is_atomic_and_round_trips(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    store.set("margin_seconds", "1.5")
-    store.set("enabled_resumes", "a,b")
+    store.update(margin_seconds="1.5")
+    store.update(enabled_resumes="a,b")
     assert store.load().margin_seconds == 1.5 and store.load().enabled_resumes == ("a", "b")
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
 
 
 def test_provider_keeps_last_good_settings_when_the_file_breaks(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    store.set("margin_seconds", "7")
+    store.update(margin_seconds="7")
     provider = SettingsProvider(store)
     assert provider().margin_seconds == 7
     store.path.write_text("{broken")
@@ -175,7 +185,7 @@ def test_enabled_resumes_round_trip(
     tmp_path: Path, typed: str, on_disk: object, shown: str
 ) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    saved = store.set("enabled_resumes", typed)
+    saved = store.update(enabled_resumes=typed)
     data = json.loads(store.path.read_text())
     assert data["version"] == 2 and data["enabled_resumes"] == on_disk
     assert store.load() == saved and to_text(saved.enabled_resumes) == shown
@@ -194,7 +204,7 @@ def test_new_file_empty_list_means_none(tmp_path: Path) -> None:
 
 def test_every_saved_file_has_the_version(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    store.set("margin_seconds", "2")
+    store.update(margin_seconds="2")
     text = store.path.read_text()
     assert json.loads(text)["version"] == 2
     assert json.loads(text)["transport"] == "api" and '"enabled_resumes": null' in text
@@ -231,3 +241,51 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     app._act(f"toggle:{others[0]}")
     assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
     assert "none" not in path.read_text()
+
+
+# ---- one write path ---------------------------------------------------------------
+
+
+def test_update_checks_every_change_before_writing_any(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(margin_seconds="7")
+    before = store.path.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        store.update(margin_seconds="3", anchor_time="9am")
+    assert str(caught.value).startswith("anchor_time: ")
+    assert store.path.read_bytes() == before
+    with pytest.raises(ConfigError) as caught:
+        store.update(jitter_seconds="1", nonsense="2")
+    assert "'nonsense'" in str(caught.value)
+    assert store.path.read_bytes() == before
+    saved = store.update(margin_seconds="3", anchor_time="09:30", transport="WEB")
+    assert saved == store.load()
+    assert (saved.margin_seconds, saved.anchor_time, saved.transport) == (3, "09:30", "web")
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_the_provider_sees_its_own_write_at_once(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    provider = SettingsProvider(store)
+    settings = provider.update(paused="yes", transport="web", enabled_resumes="none")
+    assert provider() == settings == store.load()
+    assert settings.paused and settings.transport is TransportKind.WEB
+    assert settings.enabled_resumes == ()
+    assert not provider.reload_if_changed()
+    # another process's write is still picked up
+    SettingsStore(store.path).update(paused=False)
+    mtime = store.path.stat().st_mtime + 10
+    os.utime(store.path, (mtime, mtime))
+    assert provider.reload_if_changed() and not provider().paused
+
+
+def test_choices_are_the_enums() -> None:
+    assert validate("transport", " Web ") is TransportKind.WEB
+    assert validate("notify_level", "OFF") is NotifyLevel.OFF
+    assert validate("language", "en") is Language.EN
+    assert json.dumps([TransportKind.API, NotifyLevel.IMPORTANT, Language.RU]) == (
+        '["api", "important", "ru"]'
+    )
+    assert to_text(NotifyLevel.ALL) == "all"
+    with pytest.raises(ConfigError, match="expected one of: all, important, off"):
+        validate("notify_level", "loud")

@@ -139,7 +139,7 @@ def test_desktop_notifications_follow_the_level(
     sim.open_window(A)
     icon.click("Поднять сейчас")
     wait_until(lambda: any("поднято" in n for n in icon.notifications), 10)
-    SettingsStore(app.runtime.paths.settings_file).set("notify_level", "important")
+    SettingsStore(app.runtime.paths.settings_file).update(notify_level="important")
     app.service.reload_settings()
     raised = [n for n in icon.notifications if "поднято" in n]
     sim.open_window(A)

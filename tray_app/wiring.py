@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from keyring.backend import KeyringBackend
 
@@ -101,6 +102,16 @@ class SettingsProvider:
             changed = settings != self._settings
             self._settings, self._mtime = settings, mtime
             return changed
+
+    def update(self, **changes: Any) -> Settings:
+        """Writes through the store (see :meth:`SettingsStore.update`) and holds the
+        result at once, so this process sees its own write without waiting for a
+        reload."""
+        with self._lock:
+            settings = self.store.update(**changes)
+            self._settings, self._mtime = settings, self.store.mtime()
+            self._bad_mtime = None
+            return settings
 
     def __call__(self) -> Settings:
         return self._settings

@@ -323,7 +323,7 @@ def _from_version_1(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class SettingsStore:
-    """Loads and saves :class:`Settings` at one path, atomically."""
+    """Loads :class:`Settings` at one path and writes them there with :meth:`update`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -357,14 +357,14 @@ class SettingsStore:
                 raise ConfigError(f"{self.path}: {exc}") from None
         return replace(DEFAULTS, **values)
 
-    def save(self, settings: Settings) -> None:
-        data = {"version": VERSION, **{f.name: getattr(settings, f.name) for f in fields(Settings)}}
+    def update(self, **changes: Any) -> Settings:
+        """The one way settings are written: validates every change (a ConfigError
+        names the key, and nothing is written), then writes the file once, atomically.
+        Returns the new settings."""
+        values = {key: validate(key, value) for key, value in changes.items()}
+        updated = replace(self.load(), **values)
+        data = {"version": VERSION, **{f.name: getattr(updated, f.name) for f in fields(Settings)}}
         write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-    def set(self, key: str, value: Any) -> Settings:
-        """Validates and saves one key; returns the new settings."""
-        updated = replace(self.load(), **{key: validate(key, value)})
-        self.save(updated)
         return updated
 
     def mtime(self) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
             secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
             settings = save_telegram_proxy(args.value, store, secrets)
         else:
-            settings = store.set(args.key, args.value)
+            settings = store.update(**{args.key: args.value})
         cli.say(
             t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
         )
@@ -92,9 +91,8 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
         runtime.secrets.set(TELEGRAM_BOT_TOKEN, values["TELEGRAM_TOKEN"])
         items.append(t("import.telegram", lang))
     runtime.close()
-    store = SettingsStore(cli.paths.settings_file)
     if updates:
-        store.save(replace(store.load(), **updates))
+        runtime.settings.update(**updates)
     labels = {
         "enabled_resumes": lambda v: _resumes_label(v, lang),
         "client_id": lambda v: t("import.client_id", lang),
@@ -161,7 +159,7 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     if api_closed:
         cli.complain(t("login.api_closed", lang))
     else:  # signing in to the API means raising through it (it works)
-        SettingsStore(cli.paths.settings_file).set("transport", TransportKind.API)
+        runtime.settings.update(transport=TransportKind.API)
     notify_instance(cli, "credentials")
     return EXIT_OK
 

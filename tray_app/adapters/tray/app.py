@@ -32,7 +32,6 @@ from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text
 from tray_app.notify.notices import Notice
-from tray_app.storage.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -317,13 +316,13 @@ class TrayApp:
         """``enabled_resumes`` None means all: switching one off lists the others, and
         switching off the last one leaves an empty list (none)."""
         known = [r["id"] for r in self.service.status()["resumes"]]
-        store = SettingsStore(self.runtime.paths.settings_file)
-        settings = store.load()
+        settings = self.runtime.settings.store.load()  # as on disk, however recent
         enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
         if settings.is_enabled(resume_id):
-            store.set("enabled_resumes", tuple(rid for rid in enabled if rid != resume_id))
+            enabled = tuple(rid for rid in enabled if rid != resume_id)
         else:
-            store.set("enabled_resumes", (*enabled, resume_id))
+            enabled = (*enabled, resume_id)
+        self.runtime.settings.update(enabled_resumes=enabled)
         self.service.reload_settings()
 
     def _launch_settings(self, tab: str) -> None:
