@@ -52,9 +52,9 @@ BENCH_CHAT = 4242
 
 def _signed_in_home(sim: HHSimulator, env: dict[str, str], margin: float) -> AppPaths:
     paths = app_paths(env).ensure()
-    store = SettingsStore(paths.settings_file)
-    store.set("margin_seconds", margin)
-    store.set("contact_email", "bench@example.com")
+    SettingsStore(paths.settings_file).update(
+        margin_seconds=margin, contact_email="bench@example.com"
+    )
     token = sim.issue_tokens()
     TokenStore(SecretStore(service=paths.keyring_service)).save(
         TokenPair(token.access_token, token.refresh_token, token.expires_at)
@@ -92,12 +92,12 @@ def headless_app(
     if web:
         session = WebSession("hh.ru", sim.web.login())
         WebSessionStore(secrets, "hh.ru").save(session, datetime.now(UTC))
-        store.set("transport", "web")
+        store.update(transport="web")
     if tg is not None:
         env["HH_RAISER_TELEGRAM_URL"] = tg.url
         tg.user_says(BENCH_CHAT, "/start")
         secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
-        store.set("telegram_chat_id", BENCH_CHAT)
+        store.update(telegram_chat_id=BENCH_CHAT)
     process = subprocess.Popen(
         [*app_command(exe), "run", "--headless"],
         env=env,

@@ -69,7 +69,7 @@ def tg() -> Iterator[TelegramSimulator]:
 def connect_telegram(runtime: Runtime, tg: TelegramSimulator, chat_id: int = CHAT) -> None:
     """What ``telegram setup`` leaves behind: the token in the keyring, the chat set."""
     runtime.secrets.set(TELEGRAM_BOT_TOKEN, tg.token)
-    SettingsStore(runtime.paths.settings_file).set("telegram_chat_id", chat_id)
+    SettingsStore(runtime.paths.settings_file).update(telegram_chat_id=chat_id)
     runtime.settings.reload_if_changed()
     runtime.telegram_targets.forget_secrets()
 
@@ -102,9 +102,7 @@ def keyring_backend() -> MemoryKeyring:
 
 
 def write_settings(home: Path, **values: object) -> None:
-    store = SettingsStore(home / "config" / "settings.json")
-    for key, value in values.items():
-        store.set(key, value)
+    SettingsStore(home / "config" / "settings.json").update(**values)
 
 
 def make_runtime(

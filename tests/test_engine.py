@@ -294,7 +294,7 @@ def test_raise_now_raises_what_is_due_and_sends_nothing_for_the_rest(
 
 
 def test_disabled_resumes_are_not_planned(rt: Runtime, sim: HHSimulator, home: object) -> None:
-    rt.settings.store.set("enabled_resumes", B)
+    rt.settings.store.update(enabled_resumes=B)
     rt.settings.reload_if_changed()
     rt.engine.refresh()
     assert set(rt.engine.agenda()) == {B}

@@ -62,7 +62,7 @@ def assert_says_why(
 def test_only_drafts_and_blocked_resumes_enabled(
     service: Service, sim: HHSimulator, language: str
 ) -> None:
-    SettingsStore(service.runtime.paths.settings_file).set("enabled_resumes", [DRAFT, BLOCKED])
+    SettingsStore(service.runtime.paths.settings_file).update(enabled_resumes=[DRAFT, BLOCKED])
     status = status_after_a_read(service)
     reasons = ", ".join(t(f"reason.{r}", language) for r in ("draft", "blocked"))
     assert_says_why(status, language, t("tray.none_planned.cannot", language, reason=reasons))
@@ -70,7 +70,7 @@ def test_only_drafts_and_blocked_resumes_enabled(
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_every_resume_switched_off(service: Service, language: str) -> None:
-    SettingsStore(service.runtime.paths.settings_file).set("enabled_resumes", ["0" * 40])
+    SettingsStore(service.runtime.paths.settings_file).update(enabled_resumes=["0" * 40])
     status = status_after_a_read(service)
     assert_says_why(status, language, t("tray.none_planned.all_off", language))
 

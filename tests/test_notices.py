@@ -27,7 +27,7 @@ from tray_app.notify.notices import (
     wanted,
 )
 from tray_app.simulator.telegram import html_problem
-from tray_app.storage.settings import DEFAULTS, Settings
+from tray_app.storage.settings import DEFAULTS, NotifyLevel, Settings
 
 from .conftest import FakeClock
 
@@ -131,9 +131,13 @@ def test_access_restored_after_an_auth_problem() -> None:
 
 @pytest.mark.parametrize(
     ("level", "routine", "important"),
-    [("all", True, True), ("important", False, True), ("off", False, False)],
+    [
+        (NotifyLevel.ALL, True, True),
+        (NotifyLevel.IMPORTANT, False, True),
+        (NotifyLevel.OFF, False, False),
+    ],
 )
-def test_levels(level: str, routine: bool, important: bool) -> None:
+def test_levels(level: NotifyLevel, routine: bool, important: bool) -> None:
     assert wanted(level, Notice("raised", "x", False, NOW)) is routine
     assert wanted(level, Notice("failing", "x", True, NOW)) is important
 
@@ -150,7 +154,7 @@ def test_hub_filters_by_the_current_level_and_survives_a_broken_sink() -> None:
     hub.add_sink(broken)
     hub.add_sink(lambda n: got.append(n.kind))
     bus.publish(attempt(Outcome.RAISED))
-    settings.append(Settings(enabled_resumes=[], notify_level="important"))
+    settings.append(Settings(notify_level=NotifyLevel.IMPORTANT))
     bus.publish(attempt(Outcome.RAISED))
     bus.publish(TokenRefreshed(None))
     hub.close()

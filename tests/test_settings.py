@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from tray_app.adapters.cli import Cli, main
+from tray_app.adapters.tray.app import TrayApp
 from tray_app.core.errors import ConfigError
-from tray_app.storage.settings import DEFAULTS, FIELDS, SettingsStore, validate
+from tray_app.storage.settings import (
+    DEFAULTS,
+    FIELDS,
+    Language,
+    NotifyLevel,
+    SettingsStore,
+    TransportKind,
+    to_text,
+    validate,
+)
 from tray_app.wiring import SettingsProvider
+
+from . import fake_pystray
+from .test_tray_unit import FakeAutostart, Started, tray  # noqa: F401 (the fixture)
 
 
 @pytest.mark.parametrize(
     ("key", "text", "expected"),
     [
-        ("enabled_resumes", "abc, def,abc", ["abc", "def"]),
-        ("enabled_resumes", "", []),
+        ("enabled_resumes", "abc, def,abc", ("abc", "def")),
+        ("enabled_resumes", "", None),
+        ("enabled_resumes", " All ", None),
+        ("enabled_resumes", "none", ()),
+        ("enabled_resumes", ["abc"], ("abc",)),
+        ("enabled_resumes", [], ()),
+        ("enabled_resumes", None, None),
         ("margin_seconds", "0", 0.0),
         ("margin_seconds", "2.5", 2.5),
         ("jitter_seconds", "30", 30.0),
@@ -65,7 +84,7 @@ def test_defaults_when_no_file(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
     assert store.load() == DEFAULTS
     assert DEFAULTS.margin_seconds == 5 and DEFAULTS.jitter_seconds == 0
-    assert DEFAULTS.language == "ru" and DEFAULTS.enabled_resumes == []
+    assert DEFAULTS.language == "ru" and DEFAULTS.enabled_resumes is None
 
 
 def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
@@ -81,15 +100,15 @@ def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
 
 def test_save_is_atomic_and_round_trips(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    store.set("margin_seconds", "1.5")
-    store.set("enabled_resumes", "a,b")
-    assert store.load().margin_seconds == 1.5 and store.load().enabled_resumes == ["a", "b"]
+    store.update(margin_seconds="1.5")
+    store.update(enabled_resumes="a,b")
+    assert store.load().margin_seconds == 1.5 and store.load().enabled_resumes == ("a", "b")
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
 
 
 def test_provider_keeps_last_good_settings_when_the_file_breaks(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
-    store.set("margin_seconds", "7")
+    store.update(margin_seconds="7")
     provider = SettingsProvider(store)
     assert provider().margin_seconds == 7
     store.path.write_text("{broken")
@@ -138,3 +157,135 @@ def test_import_env_points_at_a_bad_value(tmp_path: Path) -> None:
     env.write_text("ACCESS_TOKEN=a\nREFRESH_TOKEN=b\nCONTACT_EMAIL=nobody\n")
     code, _, err = run_cli(tmp_path, "import-env", str(env))
     assert code == 1 and "строка 3" in err and "contact_email" in err
+
+
+# ---- enabled_resumes: None is all, () is none; the file's version ------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [([], None), (["none"], ()), (["a", "b"], ("a", "b")), (["none", "a"], ("a",))],
+)
+def test_a_file_without_version_keeps_its_meaning(
+    tmp_path: Path, written: list[str], expected: tuple[str, ...] | None
+) -> None:
+    """Before "version": [] meant all, and the tray stored ["none"] for none."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"enabled_resumes": written, "margin_seconds": 3}))
+    settings = SettingsStore(path).load()
+    assert settings.enabled_resumes == expected and settings.margin_seconds == 3
+    assert settings.is_enabled("zzz") is (expected is None)
+
+
+@pytest.mark.parametrize(
+    ("typed", "on_disk", "shown"),
+    [("all", None, "all"), ("", None, "all"), ("none", [], "none"), ("a, b", ["a", "b"], "a,b")],
+)
+def test_enabled_resumes_round_trip(
+    tmp_path: Path, typed: str, on_disk: object, shown: str
+) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    saved = store.update(enabled_resumes=typed)
+    data = json.loads(store.path.read_text())
+    assert data["version"] == 2 and data["enabled_resumes"] == on_disk
+    assert store.load() == saved and to_text(saved.enabled_resumes) == shown
+    home = tmp_path / "home"
+    assert run_cli(home, "config", "set", "enabled_resumes", typed)[0] == 0
+    assert run_cli(home, "config", "get", "enabled_resumes")[1].strip() == shown
+
+
+def test_new_file_empty_list_means_none(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"version": 2, "enabled_resumes": []}))
+    assert SettingsStore(path).load().enabled_resumes == ()
+    path.write_text(json.dumps({"version": 2, "enabled_resumes": None}))
+    assert SettingsStore(path).load().enabled_resumes is None
+
+
+def test_every_saved_file_has_the_version(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(margin_seconds="2")
+    text = store.path.read_text()
+    assert json.loads(text)["version"] == 2
+    assert json.loads(text)["transport"] == "api" and '"enabled_resumes": null' in text
+
+
+@pytest.mark.parametrize("version", [3, 0, -1, "2", 2.5, True, None])
+def test_an_unknown_or_bad_version_is_refused(tmp_path: Path, version: object) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"version": version, "margin_seconds": 3}))
+    with pytest.raises(ConfigError) as caught:
+        SettingsStore(path).load()
+    assert str(path) in str(caught.value) and "version" in str(caught.value)
+
+
+def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart],  # noqa: F811
+) -> None:
+    """all -> all but one -> none -> one, through the menu action the check mark runs."""
+    app = tray[0]
+    path = app.runtime.paths.settings_file
+    known = [r["id"] for r in app.service.status()["resumes"]]
+    assert len(known) >= 2 and app.runtime.settings().enabled_resumes is None
+    first, others = known[0], known[1:]
+
+    def stored() -> object:
+        return json.loads(path.read_text())["enabled_resumes"]
+
+    app._act(f"toggle:{first}")
+    assert stored() == others and app.runtime.settings().enabled_resumes == tuple(others)
+    for resume_id in others:
+        app._act(f"toggle:{resume_id}")
+    assert stored() == [] and app.runtime.settings().enabled_resumes == ()
+    assert not any(r["enabled"] for r in app.service.status()["resumes"])
+    app._act(f"toggle:{others[0]}")
+    assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
+    assert "none" not in path.read_text()
+
+
+# ---- one write path ---------------------------------------------------------------
+
+
+def test_update_checks_every_change_before_writing_any(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(margin_seconds="7")
+    before = store.path.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        store.update(margin_seconds="3", anchor_time="9am")
+    assert str(caught.value).startswith("anchor_time: ")
+    assert store.path.read_bytes() == before
+    with pytest.raises(ConfigError) as caught:
+        store.update(jitter_seconds="1", nonsense="2")
+    assert "'nonsense'" in str(caught.value)
+    assert store.path.read_bytes() == before
+    saved = store.update(margin_seconds="3", anchor_time="09:30", transport="WEB")
+    assert saved == store.load()
+    assert (saved.margin_seconds, saved.anchor_time, saved.transport) == (3, "09:30", "web")
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_the_provider_sees_its_own_write_at_once(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    provider = SettingsProvider(store)
+    settings = provider.update(paused="yes", transport="web", enabled_resumes="none")
+    assert provider() == settings == store.load()
+    assert settings.paused and settings.transport is TransportKind.WEB
+    assert settings.enabled_resumes == ()
+    assert not provider.reload_if_changed()
+    # another process's write is still picked up
+    SettingsStore(store.path).update(paused=False)
+    mtime = store.path.stat().st_mtime + 10
+    os.utime(store.path, (mtime, mtime))
+    assert provider.reload_if_changed() and not provider().paused
+
+
+def test_choices_are_the_enums() -> None:
+    assert validate("transport", " Web ") is TransportKind.WEB
+    assert validate("notify_level", "OFF") is NotifyLevel.OFF
+    assert validate("language", "en") is Language.EN
+    assert json.dumps([TransportKind.API, NotifyLevel.IMPORTANT, Language.RU]) == (
+        '["api", "important", "ru"]'
+    )
+    assert to_text(NotifyLevel.ALL) == "all"
+    with pytest.raises(ConfigError, match="expected one of: all, important, off"):
+        validate("notify_level", "loud")

@@ -111,7 +111,7 @@ def test_429_waits_exactly_retry_after(make_notifier: MakeNotifier, tg: Telegram
     [
         (lambda rt, tg: rt.secrets.set(TELEGRAM_BOT_TOKEN, "42:not-the-bot-token"), "bad_token"),
         (
-            lambda rt, tg: SettingsStore(rt.paths.settings_file).set("telegram_chat_id", "777"),
+            lambda rt, tg: SettingsStore(rt.paths.settings_file).update(telegram_chat_id="777"),
             "chat_not_found",
         ),
         (lambda rt, tg: tg.block(CHAT), "bot_blocked"),
@@ -147,7 +147,7 @@ def test_misconfiguration_is_reported_once_and_cleared_by_a_fix(
     assert status.pending == 3  # the important ones wait; raises are not worth keeping
     # the fix
     rt.secrets.set(TELEGRAM_BOT_TOKEN, good_token)
-    SettingsStore(rt.paths.settings_file).set("telegram_chat_id", CHAT)
+    SettingsStore(rt.paths.settings_file).update(telegram_chat_id=CHAT)
     rt.settings.reload_if_changed()
     tg.user_says(CHAT, "/start")  # unblocks
     notifier.reconfigure()
@@ -211,7 +211,7 @@ def test_a_message_telegram_refuses_is_dropped_not_retried_forever(
 def test_not_configured_takes_nothing(
     rt: Runtime, tg: TelegramSimulator, make_notifier: MakeNotifier
 ) -> None:
-    SettingsStore(rt.paths.settings_file).set("telegram_chat_id", "")
+    SettingsStore(rt.paths.settings_file).update(telegram_chat_id="")
     rt.settings.reload_if_changed()
     notifier = make_notifier()
     notifier.submit(notice("failing", True))
@@ -223,7 +223,7 @@ def test_not_configured_takes_nothing(
 def test_digest_is_sent_at_its_local_time(
     rt: Runtime, tg: TelegramSimulator, make_notifier: MakeNotifier
 ) -> None:
-    SettingsStore(rt.paths.settings_file).set("digest_time", "09:30")
+    SettingsStore(rt.paths.settings_file).update(digest_time="09:30")
     rt.settings.reload_if_changed()
     clock = FakeClock(NOW)
     notifier = make_notifier(clock=clock, digest=lambda: "the digest")

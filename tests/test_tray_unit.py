@@ -104,7 +104,7 @@ def test_every_item_does_what_it_says(
     assert line.checked is not None and line.checked(line)
     icon.click(title)
     refreshed(icon, f"{title} — выключено")
-    assert A not in app.runtime.settings().enabled_resumes
+    assert not app.runtime.settings().is_enabled(A)
     assert not icon.find(title).checked(icon.find(title))  # type: ignore[misc]
     icon.click(title)
     wait_until(lambda: app.runtime.settings().is_enabled(A), 10)
@@ -139,7 +139,7 @@ def test_desktop_notifications_follow_the_level(
     sim.open_window(A)
     icon.click("Поднять сейчас")
     wait_until(lambda: any("поднято" in n for n in icon.notifications), 10)
-    SettingsStore(app.runtime.paths.settings_file).set("notify_level", "important")
+    SettingsStore(app.runtime.paths.settings_file).update(notify_level="important")
     app.service.reload_settings()
     raised = [n for n in icon.notifications if "поднято" in n]
     sim.open_window(A)

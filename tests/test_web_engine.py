@@ -119,13 +119,13 @@ def test_switching_to_the_website_takes_effect_at_once(
         wait_until(lambda: runtime.engine.auth_state is AuthState.API_CLOSED)
         make_due(sim, A)
         runtime.web_sessions().save(WebSession("hh.ru", sim.web.login()), runtime.clock.now())
-        SettingsStore(runtime.paths.settings_file).set("transport", "web")
+        SettingsStore(runtime.paths.settings_file).update(transport="web")
         service.reload_settings()
         wait_until(lambda: [t.status for t in sim.web.touches] == [200])
         assert runtime.engine.auth_state is AuthState.OK
         assert not sim.calls("POST", "/resumes/")  # nothing went to the API
         # and back: the API transport is asked again, at once
-        SettingsStore(runtime.paths.settings_file).set("transport", "api")
+        SettingsStore(runtime.paths.settings_file).update(transport="api")
         service.reload_settings()
         wait_until(lambda: runtime.engine.auth_state is AuthState.API_CLOSED)
     finally:
@@ -138,7 +138,7 @@ def test_a_missing_session_for_the_chosen_site_means_not_configured(
 ) -> None:
     runtime = make_web_runtime(environ, keyring_backend, sim)
     assert runtime.has_account()
-    SettingsStore(runtime.paths.settings_file).set("web_host", "spb.hh.ru")
+    SettingsStore(runtime.paths.settings_file).update(web_host="spb.hh.ru")
     runtime.settings.reload_if_changed()
     assert not runtime.has_account()  # each domain has its own session
     runtime.close()

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from keyring.backend import KeyringBackend
 
@@ -22,7 +23,7 @@ from tray_app.notify.telegram import TelegramNotifier, TelegramTargets
 from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
-from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
+from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore, TransportKind
 from tray_app.storage.web_session import HeldSession, WebSessionStore
 from tray_app.transports.browser import BrowserClient
 from tray_app.transports.hh_api import ApiTransport, hh_user_agent
@@ -102,6 +103,16 @@ class SettingsProvider:
             self._settings, self._mtime = settings, mtime
             return changed
 
+    def update(self, **changes: Any) -> Settings:
+        """Writes through the store (see :meth:`SettingsStore.update`) and holds the
+        result at once, so this process sees its own write without waiting for a
+        reload."""
+        with self._lock:
+            settings = self.store.update(**changes)
+            self._settings, self._mtime = settings, self.store.mtime()
+            self._bad_mtime = None
+            return settings
+
     def __call__(self) -> Settings:
         return self._settings
 
@@ -130,7 +141,7 @@ class Runtime:
 
     def has_account(self) -> bool:
         """Whether the chosen transport has credentials (tokens, or a site session)."""
-        if self.settings().transport == "web":
+        if self.settings().transport == TransportKind.WEB:
             return bool(self.secrets.get(self.web_sessions().index_name))
         return TokenStore(self.secrets).load() is not None
 

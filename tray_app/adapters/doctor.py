@@ -24,6 +24,7 @@ from tray_app.core.views import NotDue, ResumeStatus
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, error_text, reason_text
 from tray_app.storage.atomic import write_atomic
+from tray_app.storage.settings import TransportKind
 from tray_app.transports.exchanges import Exchanges
 from tray_app.transports.hh_web import WebTransport, regional_host
 from tray_app.transports.protection import is_protection_cookie
@@ -68,7 +69,7 @@ class Doctor:
         self._say("title", version=__version__, utc=now.strftime("%Y-%m-%d %H:%M:%S UTC"))
         self._say("system", system=f"{platform.platform()}, Python {platform.python_version()}")
         self._say("keyring", backend=runtime.secrets.backend_name)
-        web = settings.transport == "web"
+        web = settings.transport == TransportKind.WEB
         if web:
             transport = runtime.transport.web()
             self._say(

@@ -21,7 +21,7 @@ from tray_app.adapters.control import (
 from tray_app.adapters.telegram_commands import CommandPoller, OffsetFile
 from tray_app.core.scheduler import Scheduler
 from tray_app.notify.notices import Notifications
-from tray_app.storage.settings import SettingsStore
+from tray_app.storage.settings import TransportKind
 from tray_app.wiring import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Service:
             __version__,
             settings.transport,
             runtime.endpoints.web_url(settings.web_host)
-            if settings.transport == "web"
+            if settings.transport == TransportKind.WEB
             else runtime.endpoints.api,
             runtime.secrets.backend_name,
             runtime.paths.settings_file,
@@ -100,7 +100,7 @@ class Service:
         return [result_to_json(r, engine.next_raise_at(r.resume_id)) for r in results]
 
     def set_paused(self, paused: bool) -> None:
-        SettingsStore(self.runtime.paths.settings_file).set("paused", paused)
+        self.runtime.settings.update(paused=paused)
         self.reload_settings()
 
     def reload_settings(self) -> None:

@@ -36,7 +36,7 @@ from tray_app.i18n.text import attempt_text, error_text, local_time, status_line
 from tray_app.notify.html import fit
 from tray_app.notify.telegram import TelegramTarget, TelegramTargets
 from tray_app.storage.atomic import write_atomic
-from tray_app.storage.settings import Settings
+from tray_app.storage.settings import NotifyLevel, Settings
 from tray_app.transports.telegram import BotApi, BotApiCache
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class CommandPoller:
                 return t("tg.no_resume", lang, what=argument)
         results = self._control.raise_now(resume_id)
         # with notify_level "all" every raise is also told by its own notification
-        told = self._settings().notify_level == "all"
+        told = self._settings().notify_level == NotifyLevel.ALL
         lines = [
             attempt_text(result_from_json(item), item_next_raise(item), lang)
             for item in results

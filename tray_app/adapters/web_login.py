@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tray_app.core.errors import (
@@ -24,7 +24,7 @@ from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage import firefox
 from tray_app.storage.cookie_sources import cookies_for_host, session_cookies
-from tray_app.storage.settings import SettingsStore
+from tray_app.storage.settings import TransportKind
 from tray_app.storage.web_session import HeldSession, WebSession
 from tray_app.wiring import Runtime
 
@@ -75,8 +75,7 @@ def sign_in_with_cookies(
     finally:
         transport.close()
     runtime.web_sessions(host).save(held.session, runtime.clock.now())
-    store = SettingsStore(runtime.paths.settings_file)
-    store.save(replace(store.load(), transport="web", web_host=host))
+    runtime.settings.update(transport=TransportKind.WEB, web_host=host)
     log.info("website session for %s stored from %s: %d resumes", host, source, len(resumes))
     return WebLogin(host, resumes, len(held.session.cookies))
 

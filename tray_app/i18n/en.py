@@ -57,6 +57,8 @@ MESSAGES: dict[str, str] = {
     "import.done": "Imported from {path}: {items}.",
     "import.tokens": "hh.ru tokens",
     "import.resume": "resume {id} (now the only one enabled)",
+    "import.resume_all": "all resumes enabled",
+    "import.resume_none": "all resumes switched off",
     "import.telegram": "Telegram bot token",
     "import.chat": "Telegram chat {id}",
     "import.client_id": "client_id",

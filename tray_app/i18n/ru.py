@@ -57,6 +57,8 @@ MESSAGES: dict[str, str] = {
     "import.done": "Импортировано из {path}: {items}.",
     "import.tokens": "токены hh.ru",
     "import.resume": "резюме {id} (теперь только оно включено)",
+    "import.resume_all": "включены все резюме",
+    "import.resume_none": "все резюме выключены",
     "import.telegram": "токен Telegram-бота",
     "import.chat": "чат Telegram {id}",
     "import.client_id": "client_id",

@@ -29,7 +29,7 @@ from tray_app.core.events import (
 from tray_app.core.models import AuthState, Outcome
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, local_time, reason_text
-from tray_app.storage.settings import Settings
+from tray_app.storage.settings import NotifyLevel, Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,11 @@ class Notice:
         )
 
 
-def wanted(level: str, notice: Notice) -> bool:
+def wanted(level: NotifyLevel, notice: Notice) -> bool:
     """``notify_level``: ``all``, ``important`` (all but routine raises), ``off``."""
-    if level == "off":
+    if level == NotifyLevel.OFF:
         return False
-    return level == "all" or notice.important
+    return level == NotifyLevel.ALL or notice.important
 
 
 class NoticeComposer:

@@ -28,12 +28,18 @@ def with_credentials(url: str, userinfo: str | None) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
 
 
-def save_telegram_proxy(url: str, store: SettingsStore, secrets: SecretStore) -> Settings:
-    """Validates and saves; credentials replace (or, when absent, remove) the stored ones."""
+def store_proxy_credentials(url: str, secrets: SecretStore) -> str:
+    """Validates the address; its credentials replace (or, when absent, remove) the
+    stored ones. Returns the address, the ``telegram_proxy`` setting to write."""
     address, userinfo = split_credentials(url.strip())
     validate("telegram_proxy", address)  # nothing is written for a bad address
     if userinfo:
         secrets.set(TELEGRAM_PROXY_AUTH, userinfo)
     else:
         secrets.delete(TELEGRAM_PROXY_AUTH)
-    return store.set("telegram_proxy", address)
+    return address
+
+
+def save_telegram_proxy(url: str, store: SettingsStore, secrets: SecretStore) -> Settings:
+    """Validates and saves the address, the credentials to the keyring."""
+    return store.update(telegram_proxy=store_proxy_credentials(url, secrets))

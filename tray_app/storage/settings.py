@@ -4,6 +4,11 @@ Each key is declared once in :data:`FIELDS` with its default and a converter tha
 accepts both the JSON value and the text a user types in ``config set``; the same
 converter validates a hand-edited file, so a bad value is reported the same way
 wherever it comes from.
+
+The file carries ``"version": 2``. A file without it was written before
+``enabled_resumes`` could be ``null``: there ``[]`` meant every resume and the id
+``"none"`` (which no resume has) stood for none; :meth:`SettingsStore.load` reads
+such a file with that meaning.
 """
 
 from __future__ import annotations
@@ -13,12 +18,36 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from tray_app.core.errors import ConfigError
 from tray_app.storage.atomic import write_atomic
+
+
+class TransportKind(StrEnum):
+    """How resumes are raised: through the API (OAuth) or the website's session."""
+
+    API = "api"
+    WEB = "web"
+
+
+class NotifyLevel(StrEnum):
+    """Which notices are told: all, all but routine raises, none."""
+
+    ALL = "all"
+    IMPORTANT = "important"
+    OFF = "off"
+
+
+class Language(StrEnum):
+    RU = "ru"
+    EN = "en"
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _RESUME_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -72,12 +101,15 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
     return convert
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
+def _choice(kind: type[_Choice]) -> Callable[[Any], _Choice]:
+    """One of the enum's values; the enum is the only list of options."""
+
+    def convert(value: Any) -> _Choice:
         text = str(value).strip().lower()
-        if text not in options:
-            raise ValueError("expected one of: " + ", ".join(options))
-        return text
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError("expected one of: " + ", ".join(kind)) from None
 
     return convert
 
@@ -105,13 +137,29 @@ def _required(check: Callable[[str], object]) -> Callable[[Any], str]:
     return convert
 
 
-def _resume_ids(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else str(value).split(",")
-    ids = [str(item).strip() for item in items if str(item).strip()]
+ALL_RESUMES = "all"
+NO_RESUMES = "none"
+
+
+def _resume_ids(value: Any) -> tuple[str, ...] | None:
+    """None (JSON ``null``, typed ``all`` or nothing) is every resume; an empty
+    tuple (JSON ``[]``, typed ``none``) is none; else ids, typed with commas."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        items = [str(item).strip() for item in value]
+    else:
+        text = str(value).strip()
+        if text.lower() == NO_RESUMES:
+            return ()
+        items = [item.strip() for item in text.split(",")]
+        if not any(items) or text.lower() == ALL_RESUMES:
+            return None
+    ids = [item for item in items if item]
     for resume_id in ids:
         if not _RESUME_ID.match(resume_id):
             raise ValueError(f"not a resume id: {resume_id!r}")
-    return list(dict.fromkeys(ids))
+    return tuple(dict.fromkeys(ids))
 
 
 def _email(text: str) -> None:
@@ -179,20 +227,20 @@ def _boolean(value: Any) -> bool:
 class Settings:
     """The validated settings; see :data:`FIELDS` for what each key accepts."""
 
-    enabled_resumes: list[str]
+    enabled_resumes: tuple[str, ...] | None = None  # None: all, also those added later
     margin_seconds: float = 5.0
     jitter_seconds: float = 0.0
     anchor_time: str = ""
     active_hours: str = ""
-    notify_level: str = "all"
-    language: str = "ru"
+    notify_level: NotifyLevel = NotifyLevel.ALL
+    language: Language = Language.RU
     contact_email: str = ""
     client_id: str = ""
     redirect_port: int = 8765
     telegram_chat_id: str = ""
     refresh_minutes: int = 30
     paused: bool = False
-    transport: str = "api"
+    transport: TransportKind = TransportKind.API
     telegram_api_url: str = "https://api.telegram.org"
     telegram_proxy: str = ""
     telegram_commands: bool = True
@@ -200,7 +248,7 @@ class Settings:
     web_host: str = "hh.ru"
 
     def is_enabled(self, resume_id: str) -> bool:
-        return not self.enabled_resumes or resume_id in self.enabled_resumes
+        return self.enabled_resumes is None or resume_id in self.enabled_resumes
 
     @property
     def anchor(self) -> time | None:
@@ -217,15 +265,15 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "jitter_seconds": _number(0, 3600),
     "anchor_time": _optional(parse_hhmm),
     "active_hours": _optional(parse_active_hours),
-    "notify_level": _choice("all", "important", "off"),
-    "language": _choice("ru", "en"),
+    "notify_level": _choice(NotifyLevel),
+    "language": _choice(Language),
     "contact_email": _optional(_email),
     "client_id": _optional(_plain),
     "redirect_port": _integer(1024, 65535),
     "telegram_chat_id": _optional(_chat_id),
     "refresh_minutes": _integer(5, 1440),
     "paused": _boolean,
-    "transport": _choice("api", "web"),
+    "transport": _choice(TransportKind),
     "telegram_api_url": _required(_http_url),
     "telegram_proxy": _optional(_proxy_url),
     "telegram_commands": _boolean,
@@ -234,7 +282,8 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 
-DEFAULTS = Settings(enabled_resumes=[])
+DEFAULTS = Settings()
+VERSION = 2  # of the file; 1 is a file without "version" (see the module's text)
 
 
 def validate(key: str, value: Any) -> Any:
@@ -248,9 +297,11 @@ def validate(key: str, value: Any) -> Any:
 
 
 def to_text(value: Any) -> str:
-    """How ``config get`` shows a value."""
-    if isinstance(value, list):
-        return ",".join(value)
+    """How ``config get`` shows a value (None and a tuple are ``enabled_resumes``)."""
+    if value is None:
+        return ALL_RESUMES
+    if isinstance(value, tuple):
+        return ",".join(value) or NO_RESUMES
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -258,8 +309,21 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+_VERSION_1_NO_RESUME = "none"
+
+
+def _from_version_1(raw: dict[str, Any]) -> dict[str, Any]:
+    """A file without "version": ``enabled_resumes`` ``[]`` meant every resume, and
+    ``"none"`` was an id no resume has (the tray stored ``["none"]`` for none)."""
+    resumes = raw.get("enabled_resumes")
+    if isinstance(resumes, list):
+        kept = [item for item in resumes if item != _VERSION_1_NO_RESUME]
+        raw = {**raw, "enabled_resumes": kept if resumes else None}
+    return raw
+
+
 class SettingsStore:
-    """Loads and saves :class:`Settings` at one path, atomically."""
+    """Loads :class:`Settings` at one path and writes them there with :meth:`update`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -273,6 +337,18 @@ class SettingsStore:
             raise ConfigError(f"{self.path}: not a valid settings file ({exc})") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{self.path}: expected a JSON object")
+        version = raw.pop("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ConfigError(
+                f"{self.path}: version: expected a positive whole number (got {version!r})"
+            )
+        if version > VERSION:
+            raise ConfigError(
+                f"{self.path}: version {version} was written by a newer HH Raiser; "
+                f"this one reads up to version {VERSION}"
+            )
+        if version == 1:
+            raw = _from_version_1(raw)
         values: dict[str, Any] = {}
         for key, value in raw.items():
             try:
@@ -281,14 +357,14 @@ class SettingsStore:
                 raise ConfigError(f"{self.path}: {exc}") from None
         return replace(DEFAULTS, **values)
 
-    def save(self, settings: Settings) -> None:
-        data = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+    def update(self, **changes: Any) -> Settings:
+        """The one way settings are written: validates every change (a ConfigError
+        names the key, and nothing is written), then writes the file once, atomically.
+        Returns the new settings."""
+        values = {key: validate(key, value) for key, value in changes.items()}
+        updated = replace(self.load(), **values)
+        data = {"version": VERSION, **{f.name: getattr(updated, f.name) for f in fields(Settings)}}
         write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-    def set(self, key: str, value: Any) -> Settings:
-        """Validates and saves one key; returns the new settings."""
-        updated = replace(self.load(), **{key: validate(key, value)})
-        self.save(updated)
         return updated
 
     def mtime(self) -> float | None:

@@ -33,9 +33,6 @@ from tray_app.transports.protection import fingerprint, is_ddos_guard_page
 
 log = logging.getLogger(__name__)
 
-SIGN_IN_VALUES = frozenset(
-    {"token_revoked", "bad_authorization", "application_not_found", "user_auth_expected"}
-)
 _LEGACY_OAUTH = {
     "token-expired": "token_expired",
     "token-revoked": "token_revoked",

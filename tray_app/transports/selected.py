@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 
 from tray_app.core.models import PublishReceipt, Resume
-from tray_app.storage.settings import Settings
+from tray_app.storage.settings import Settings, TransportKind
 from tray_app.transports.hh_api import ApiTransport
 from tray_app.transports.hh_web import WebTransport
 
@@ -39,7 +39,7 @@ class SelectedTransport:
             return self._web
 
     def current(self) -> ApiTransport | WebTransport:
-        return self.web() if self._settings().transport == "web" else self.api
+        return self.web() if self._settings().transport == TransportKind.WEB else self.api
 
     def credentials_changed(self) -> None:
         """A new session was imported: the website transport reads it again."""

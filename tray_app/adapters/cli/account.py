@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.proxy import save_telegram_proxy
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
-from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
+from tray_app.storage.settings import FIELDS, SettingsStore, TransportKind, to_text, validate
 from tray_app.wiring import Runtime
 
 
@@ -45,7 +44,7 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
             secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
             settings = save_telegram_proxy(args.value, store, secrets)
         else:
-            settings = store.set(args.key, args.value)
+            settings = store.update(**{args.key: args.value})
         cli.say(
             t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
         )
@@ -92,11 +91,10 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
         runtime.secrets.set(TELEGRAM_BOT_TOKEN, values["TELEGRAM_TOKEN"])
         items.append(t("import.telegram", lang))
     runtime.close()
-    store = SettingsStore(cli.paths.settings_file)
     if updates:
-        store.save(replace(store.load(), **updates))
+        runtime.settings.update(**updates)
     labels = {
-        "enabled_resumes": lambda v: t("import.resume", lang, id=",".join(v)),
+        "enabled_resumes": lambda v: _resumes_label(v, lang),
         "client_id": lambda v: t("import.client_id", lang),
         "contact_email": lambda v: t("import.email", lang),
         "telegram_chat_id": lambda v: t("import.chat", lang, id=v),
@@ -110,6 +108,14 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
     cli.say(t("import.done", lang, path=path, items=", ".join(items)))
     notify_instance(cli, "credentials")
     return EXIT_OK
+
+
+def _resumes_label(enabled: tuple[str, ...] | None, lang: str) -> str:
+    if enabled is None:
+        return t("import.resume_all", lang)
+    if not enabled:
+        return t("import.resume_none", lang)
+    return t("import.resume", lang, id=to_text(enabled))
 
 
 def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
@@ -153,7 +159,7 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     if api_closed:
         cli.complain(t("login.api_closed", lang))
     else:  # signing in to the API means raising through it (it works)
-        SettingsStore(cli.paths.settings_file).set("transport", "api")
+        runtime.settings.update(transport=TransportKind.API)
     notify_instance(cli, "credentials")
     return EXIT_OK
 

@@ -24,7 +24,7 @@ from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
-from tray_app.storage.settings import FIELDS, SettingsStore
+from tray_app.storage.settings import FIELDS, Language, SettingsStore
 
 TAB_NAMES = ("hh", "telegram", "raising", "general", "about")
 
@@ -134,7 +134,7 @@ def _language(paths: AppPaths) -> str:
     try:
         return SettingsStore(paths.settings_file).load().language
     except ConfigError:
-        return "ru"
+        return Language.RU
 
 
 def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:

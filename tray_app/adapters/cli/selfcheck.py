@@ -84,6 +84,7 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
 
 def collect(cli: Cli) -> Report:
     paths = cli.paths
+    transport: str
     try:
         settings = SettingsStore(paths.settings_file).load()
         transport, web_host = settings.transport, settings.web_host

@@ -32,7 +32,7 @@ from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
-from tray_app.storage.settings import SettingsStore
+from tray_app.storage.settings import SettingsStore, TransportKind
 from tray_app.storage.web_session import WebSession
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, WEB_URL_ENV, Runtime
 
@@ -166,16 +166,12 @@ def demo_world(
         TELEGRAM_URL_ENV: phone.url,
     }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
-    store = SettingsStore(demo.paths.settings_file)
-    store.save(
-        replace(
-            store.load(),
-            margin_seconds=1.0,
-            language=cli.language,
-            contact_email="demo@example.com",
-            telegram_chat_id=str(DEMO_CHAT),
-            transport="web" if web else "api",
-        )
+    SettingsStore(demo.paths.settings_file).update(
+        margin_seconds=1.0,
+        language=cli.language,
+        contact_email="demo@example.com",
+        telegram_chat_id=str(DEMO_CHAT),
+        transport=TransportKind.WEB if web else TransportKind.API,
     )
     sim.web.config.rotate_every = 5  # the site rotates cookies; the log shows them kept
     try:

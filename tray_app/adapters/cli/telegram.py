@@ -17,7 +17,7 @@ from tray_app.core.errors import TelegramConflict, TelegramRejected
 from tray_app.i18n import t
 from tray_app.notify.html import escape
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
-from tray_app.storage.settings import SettingsStore, validate
+from tray_app.storage.settings import validate
 from tray_app.transports.telegram import BotApi, BotConfig
 
 POLL_STEP = 10.0  # seconds per getUpdates while waiting for /start
@@ -87,7 +87,7 @@ def cmd_telegram_setup(cli: Cli, args: argparse.Namespace) -> int:
         finally:
             bot.close()
         runtime.secrets.set(TELEGRAM_BOT_TOKEN, token)
-        SettingsStore(runtime.paths.settings_file).set("telegram_chat_id", chat_id)
+        runtime.settings.update(telegram_chat_id=chat_id)
         if offset is not None:
             OffsetFile(runtime.paths.telegram_offset_file).save(offset)
         cli.say(t("tgsetup.saved", lang, backend=runtime.secrets.backend_name))

@@ -15,7 +15,7 @@ from tray_app.adapters.control import ControlClient, InstanceUnavailable
 from tray_app.core.errors import ConfigError
 from tray_app.core.models import TokenPair
 from tray_app.storage.paths import AppPaths
-from tray_app.storage.proxy import save_telegram_proxy, split_credentials
+from tray_app.storage.proxy import split_credentials, store_proxy_credentials
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
 from tray_app.storage.settings import SettingsStore, to_text, validate
 
@@ -96,16 +96,17 @@ class SettingsForm:
             key, problem = next(iter(errors.items()))
             raise ConfigError(f"{key}: {problem}")
         current = self.initial()
-        settings_changed = False
+        changes: dict[str, str] = {}
         for key in SETTING_FIELDS:
             value = values.get(key, "").strip()
             if key == "telegram_proxy":
                 if value != current[key] or split_credentials(value)[1]:
-                    save_telegram_proxy(value, self.store, self.secrets)
-                    settings_changed = True
+                    changes[key] = store_proxy_credentials(value, self.secrets)
             elif value != current[key]:
-                self.store.set(key, value)
-                settings_changed = True
+                changes[key] = value
+        if changes:
+            self.store.update(**changes)
+        settings_changed = bool(changes)
         credentials_changed = False
         for field, name in SECRET_FIELDS.items():
             secret = values.get(field, "").strip()

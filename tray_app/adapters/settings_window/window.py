@@ -27,15 +27,15 @@ from tray_app.core.errors import ConfigError, HHRaiserError
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
-from tray_app.storage.settings import validate
+from tray_app.storage.settings import Language, NotifyLevel, TransportKind, validate
 from tray_app.transports.telegram import BotApi, BotConfig
 from tray_app.wiring import Runtime
 
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
-CHOICES = {
-    "notify_level": ("all", "important", "off"),
-    "language": ("ru", "en"),
-    "transport": ("web", "api"),
+CHOICES: dict[str, tuple[str, ...]] = {
+    "notify_level": tuple(NotifyLevel),
+    "language": tuple(Language),
+    "transport": (TransportKind.WEB, TransportKind.API),  # the order shown
 }
 SUGGESTIONS = {"web_host": ("hh.ru", "spb.hh.ru", "hh.kz", "rabota.by")}
 BOOLEANS = ("telegram_commands",)

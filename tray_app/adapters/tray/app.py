@@ -32,13 +32,11 @@ from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text
 from tray_app.notify.notices import Notice
-from tray_app.storage.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
 CLOCK_REFRESH_SECONDS = 60.0
-NO_RESUME = "none"
 LINUX_INSTALL = (
     "sudo apt install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
     "gir1.2-ayatanaappindicator3-0.1 && .venv/bin/pip install 'PyGObject<3.51'"
@@ -315,17 +313,16 @@ class TrayApp:
                 )
 
     def _toggle(self, resume_id: str) -> None:
-        """``enabled_resumes`` empty means all: switching one off lists the others, and
-        switching off the last one stores :data:`NO_RESUME` (an id no resume has)."""
+        """``enabled_resumes`` None means all: switching one off lists the others, and
+        switching off the last one leaves an empty list (none)."""
         known = [r["id"] for r in self.service.status()["resumes"]]
-        store = SettingsStore(self.runtime.paths.settings_file)
-        settings = store.load()
-        enabled = [rid for rid in settings.enabled_resumes or known if rid != NO_RESUME]
+        settings = self.runtime.settings.store.load()  # as on disk, however recent
+        enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
         if settings.is_enabled(resume_id):
-            enabled = [rid for rid in enabled if rid != resume_id]
+            enabled = tuple(rid for rid in enabled if rid != resume_id)
         else:
-            enabled.append(resume_id)
-        store.set("enabled_resumes", enabled or [NO_RESUME])
+            enabled = (*enabled, resume_id)
+        self.runtime.settings.update(enabled_resumes=enabled)
         self.service.reload_settings()
 
     # ---- desktop notifications ------------------------------------------------------
