@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tray_app.adapters.cli import Cli, main
-from tray_app.adapters.tray.app import TrayApp
 from tray_app.core.errors import ConfigError
 from tray_app.storage.settings import (
     DEFAULTS,
@@ -23,9 +22,6 @@ from tray_app.storage.settings import (
     validate,
 )
 from tray_app.wiring import SettingsProvider
-
-from . import fake_pystray
-from .test_tray_unit import FakeAutostart, Started, tray  # noqa: F401 (the fixture)
 
 
 @pytest.mark.parametrize(
@@ -217,30 +213,6 @@ def test_an_unknown_or_bad_version_is_refused(tmp_path: Path, version: object) -
     with pytest.raises(ConfigError) as caught:
         SettingsStore(path).load()
     assert str(path) in str(caught.value) and "version" in str(caught.value)
-
-
-def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
-    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart],  # noqa: F811
-) -> None:
-    """all -> all but one -> none -> one, through the menu action the check mark runs."""
-    app = tray[0]
-    path = app.runtime.paths.settings_file
-    known = [r["id"] for r in app.service.status()["resumes"]]
-    assert len(known) >= 2 and app.runtime.settings().enabled_resumes is None
-    first, others = known[0], known[1:]
-
-    def stored() -> object:
-        return json.loads(path.read_text())["enabled_resumes"]
-
-    app._act(f"toggle:{first}")
-    assert stored() == others and app.runtime.settings().enabled_resumes == tuple(others)
-    for resume_id in others:
-        app._act(f"toggle:{resume_id}")
-    assert stored() == [] and app.runtime.settings().enabled_resumes == ()
-    assert not any(r["enabled"] for r in app.service.status()["resumes"])
-    app._act(f"toggle:{others[0]}")
-    assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
-    assert "none" not in path.read_text()
 
 
 # ---- one write path ---------------------------------------------------------------

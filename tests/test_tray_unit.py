@@ -3,6 +3,7 @@ every item is invoked and does what it says."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -243,3 +244,27 @@ def test_first_start_without_an_account_opens_the_settings(
     finally:
         app.quit()
         runner.join(30)
+
+
+def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart],
+) -> None:
+    """all -> all but one -> none -> one, through the menu action the check mark runs."""
+    app = tray[0]
+    path = app.runtime.paths.settings_file
+    known = [r["id"] for r in app.service.status()["resumes"]]
+    assert len(known) >= 2 and app.runtime.settings().enabled_resumes is None
+    first, others = known[0], known[1:]
+
+    def stored() -> object:
+        return json.loads(path.read_text())["enabled_resumes"]
+
+    app._act(f"toggle:{first}")
+    assert stored() == others and app.runtime.settings().enabled_resumes == tuple(others)
+    for resume_id in others:
+        app._act(f"toggle:{resume_id}")
+    assert stored() == [] and app.runtime.settings().enabled_resumes == ()
+    assert not any(r["enabled"] for r in app.service.status()["resumes"])
+    app._act(f"toggle:{others[0]}")
+    assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
+    assert "none" not in path.read_text()
