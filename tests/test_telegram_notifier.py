@@ -14,15 +14,15 @@ import pytest
 
 from tray_app.core.events import Event, TelegramStatusChanged
 from tray_app.core.models import Attempt, Outcome
-from tray_app.notify.digest import digest_text
 from tray_app.notify.notices import Notice
-from tray_app.notify.outbox import Outbox
-from tray_app.notify.telegram import ChannelState, TelegramNotifier
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import SettingsStore
+from tray_app.telegram.delivery import ChannelState, TelegramNotifier
+from tray_app.telegram.digest import digest_text
+from tray_app.telegram.outbox import Outbox
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, FakeClock, connect_telegram, make_runtime, wait_until

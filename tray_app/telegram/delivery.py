@@ -32,13 +32,13 @@ from tray_app.core.errors import (
 )
 from tray_app.core.events import EventBus, TelegramStatusChanged
 from tray_app.core.planner import next_daily
-from tray_app.notify.html import coalesce
 from tray_app.notify.notices import Notice
-from tray_app.notify.outbox import Outbox
 from tray_app.storage.proxy import with_credentials
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TELEGRAM_PROXY_AUTH, SecretStore
 from tray_app.storage.settings import Settings, parse_hhmm
-from tray_app.transports.telegram import BotApiCache, BotConfig
+from tray_app.telegram.api import BotApiCache, BotConfig
+from tray_app.telegram.html import coalesce
+from tray_app.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
