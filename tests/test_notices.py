@@ -18,7 +18,6 @@ from tray_app.core.events import (
     TransientFailure,
 )
 from tray_app.core.models import Attempt, AuthState, Outcome, Resume
-from tray_app.notify.html import MESSAGE_LIMIT, coalesce, fit, utf16_len
 from tray_app.notify.notices import (
     FAILURE_STREAK,
     Notice,
@@ -28,6 +27,7 @@ from tray_app.notify.notices import (
 )
 from tray_app.simulator.telegram import html_problem
 from tray_app.storage.settings import DEFAULTS, NotifyLevel, Settings
+from tray_app.telegram.html import MESSAGE_LIMIT, coalesce, fit, utf16_len
 
 from .conftest import FakeClock
 

@@ -15,7 +15,7 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import TELEGRAM_PROXY_AUTH
 from tray_app.storage.settings import validate
-from tray_app.transports.telegram import BotApi
+from tray_app.telegram.api import BotApi
 
 from .conftest import CHAT, connect_telegram, make_runtime
 from .proxies import RecordingProxy, Socks5Proxy

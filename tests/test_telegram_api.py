@@ -20,7 +20,7 @@ from tray_app.core.errors import (
     TelegramUnavailable,
 )
 from tray_app.simulator.telegram import TelegramSimulator, html_problem
-from tray_app.transports.telegram import BotApi, BotConfig
+from tray_app.telegram.api import BotApi, BotConfig
 
 from .conftest import CHAT
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from tray_app.adapters.service import Service
-from tray_app.adapters.telegram_commands import CommandPoller, OffsetFile, PollerState
 from tray_app.core.clock import SystemClock
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import SentMessage, TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.telegram.commands import CommandPoller, OffsetFile, PollerState
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, connect_telegram, make_runtime, wait_until

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tray_app.adapters.service import Service
+from tray_app.core.events import ChannelState
 from tray_app.notify.notices import FAILURE_STREAK, Notifications
-from tray_app.notify.telegram import RETRY_MAX, ChannelState
 from tray_app.simulator.hh import HHSimulator, SimConfig
 from tray_app.simulator.telegram import SentMessage, TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.telegram.delivery import RETRY_MAX
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, connect_telegram, make_runtime

@@ -12,17 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tray_app.core.events import Event, TelegramStatusChanged
+from tray_app.core.events import ChannelState, Event, TelegramStatusChanged
 from tray_app.core.models import Attempt, Outcome
-from tray_app.notify.digest import digest_text
 from tray_app.notify.notices import Notice
-from tray_app.notify.outbox import Outbox
-from tray_app.notify.telegram import ChannelState, TelegramNotifier
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import SettingsStore
+from tray_app.telegram.delivery import TelegramNotifier
+from tray_app.telegram.digest import digest_text
+from tray_app.telegram.outbox import Outbox
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, FakeClock, connect_telegram, make_runtime, wait_until
@@ -155,7 +155,7 @@ def test_misconfiguration_is_reported_once_and_cleared_by_a_fix(
     assert [f"important {i}" in message.plain for i in range(3)] == [True] * 3
     assert "routine" not in message.plain
     wait_until(lambda: notifier.status().state is ChannelState.OK)
-    assert isinstance(events[-1], TelegramStatusChanged) and events[-1].state == "ok"
+    assert isinstance(events[-1], TelegramStatusChanged) and events[-1].state is ChannelState.OK
 
 
 def test_outage_keeps_important_on_disk_then_sends_them_coalesced(

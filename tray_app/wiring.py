@@ -17,14 +17,14 @@ from tray_app.core.engine import Engine, EngineOptions
 from tray_app.core.errors import ConfigError
 from tray_app.core.events import EventBus, TokenRefreshed
 from tray_app.core.models import TokenPair
-from tray_app.notify.digest import digest_text
-from tray_app.notify.outbox import Outbox
-from tray_app.notify.telegram import TelegramNotifier, TelegramTargets
 from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore, TransportKind
 from tray_app.storage.web_session import HeldSession, WebSessionStore
+from tray_app.telegram.delivery import TelegramNotifier, TelegramTargets
+from tray_app.telegram.digest import digest_text
+from tray_app.telegram.outbox import Outbox
 from tray_app.transports.browser import BrowserClient
 from tray_app.transports.hh_api import ApiTransport, hh_user_agent
 from tray_app.transports.hh_web import WebTransport

@@ -18,10 +18,10 @@ from tray_app.adapters.control import (
     result_to_json,
     snapshot_to_json,
 )
-from tray_app.adapters.telegram_commands import CommandPoller, OffsetFile
 from tray_app.core.scheduler import Scheduler
 from tray_app.notify.notices import Notifications
 from tray_app.storage.settings import TransportKind
+from tray_app.telegram.commands import CommandPoller, OffsetFile
 from tray_app.wiring import Runtime
 
 log = logging.getLogger(__name__)

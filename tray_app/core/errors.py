@@ -6,6 +6,8 @@ hh.ru answered, :class:`TransientError` for what is worth retrying later.
 
 from __future__ import annotations
 
+from tray_app.core.events import ChannelProblem
+
 
 class HHRaiserError(Exception):
     """Base of every error this application raises on purpose."""
@@ -190,25 +192,25 @@ class TelegramError(HHRaiserError):
 class TelegramMisconfigured(TelegramError):
     """Retrying cannot help until the user changes something; ``reason`` says what."""
 
-    reason = "misconfigured"
+    reason: ChannelProblem = ChannelProblem.MISCONFIGURED
 
 
 class BotTokenInvalid(TelegramMisconfigured):
     """401: the bot token is wrong or was revoked in @BotFather."""
 
-    reason = "bad_token"
+    reason = ChannelProblem.BAD_TOKEN
 
 
 class ChatNotFound(TelegramMisconfigured):
     """400 ``chat not found``: the user never wrote to the bot, or the id is wrong."""
 
-    reason = "chat_not_found"
+    reason = ChannelProblem.CHAT_NOT_FOUND
 
 
 class BotBlocked(TelegramMisconfigured):
     """403: the user blocked the bot (or the bot cannot write to that chat)."""
 
-    reason = "bot_blocked"
+    reason = ChannelProblem.BOT_BLOCKED
 
 
 class TelegramRejected(TelegramError):

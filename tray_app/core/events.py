@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from tray_app.core.models import Attempt, AuthState, Resume
 
@@ -79,12 +80,35 @@ class ConnectionRestored(Event):
     """hh.ru answered again after failures (the list could be read)."""
 
 
+class ChannelState(StrEnum):
+    """How the Telegram channel is doing; the values are those of ``status --json``."""
+
+    NOT_CONFIGURED = "not_configured"  # no bot token or no chat id
+    OK = "ok"  # nothing wrong known
+    UNREACHABLE = "unreachable"  # retrying with back-off
+    MISCONFIGURED = "misconfigured"  # waiting for the user to fix the settings
+
+
+class ChannelProblem(StrEnum):
+    """Why Telegram is not usable: the ``reason`` of ``status --json`` and the
+    ``telegram.reason.*`` texts (``misconfigured``, the generic one, has none)."""
+
+    MISCONFIGURED = "misconfigured"  # something only the user can fix, not said what
+    BAD_TOKEN = "bad_token"
+    CHAT_NOT_FOUND = "chat_not_found"
+    BOT_BLOCKED = "bot_blocked"
+    PROXY = "proxy"  # a proxy requests cannot use
+    UNREACHABLE = "unreachable"
+    NOT_CONFIGURED = "not_configured"
+    CONFLICT = "conflict"  # another poller uses the bot (commands only)
+
+
 @dataclass(frozen=True)
 class TelegramStatusChanged(Event):
     """The Telegram channel became usable or unusable; ``reason`` says why not."""
 
-    state: str  # ok | unreachable | misconfigured | not_configured
-    reason: str | None = None
+    state: ChannelState
+    reason: ChannelProblem | None = None
     detail: str | None = None
 
 

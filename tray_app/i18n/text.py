@@ -21,6 +21,8 @@ from tray_app.core.errors import (
 )
 from tray_app.core.events import (
     AuthChanged,
+    ChannelProblem,
+    ChannelState,
     Event,
     RaiseAttempted,
     ResumeSkipped,
@@ -94,7 +96,7 @@ def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | N
     if isinstance(event, TokenRefreshed):
         return t("token_refreshed", language)
     if isinstance(event, TelegramStatusChanged):
-        if event.state == "ok":
+        if event.state is ChannelState.OK:
             return t("telegram.ok", language)
         return telegram_problem_text(event.reason, event.detail, language)
     if isinstance(event, TransientFailure):
@@ -122,7 +124,7 @@ def status_lines(
     if data.get("paused"):
         lines.append(t("status.paused", language))
     telegram = data.get("telegram") or {}
-    if telegram.get("state") in ("unreachable", "misconfigured"):
+    if telegram.get("state") in (ChannelState.UNREACHABLE, ChannelState.MISCONFIGURED):
         lines.append(telegram_problem_text(telegram["reason"], telegram.get("detail"), language))
     if not data["resumes"]:
         lines.append(t("status.no_resumes", language))
@@ -180,8 +182,13 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def telegram_problem_text(reason: str | None, detail: str | None, language: str) -> str:
-    """What is wrong with Telegram and what the user can do about it."""
+def telegram_problem_text(
+    reason: ChannelProblem | str | None, detail: str | None, language: str
+) -> str:
+    """What is wrong with Telegram and what the user can do about it.
+
+    ``reason`` is a plain string when read back from ``status --json`` (perhaps a
+    running instance of another version): an unknown one falls back to ``detail``."""
     try:
         text = t(f"telegram.reason.{reason}", language, detail=detail or "?")
     except KeyError:
@@ -198,9 +205,9 @@ def _error_text(exc: BaseException, language: str) -> str:
     if isinstance(exc, TelegramMisconfigured):
         return telegram_problem_text(exc.reason, str(exc), language)
     if isinstance(exc, TelegramConflict):
-        return telegram_problem_text("conflict", str(exc), language)
+        return telegram_problem_text(ChannelProblem.CONFLICT, str(exc), language)
     if isinstance(exc, TelegramError):
-        return telegram_problem_text("unreachable", str(exc), language)
+        return telegram_problem_text(ChannelProblem.UNREACHABLE, str(exc), language)
     if isinstance(exc, NoKeyringError):
         return t("err.no_keyring", language, detail=exc)
     if isinstance(exc, SecretStoreError):

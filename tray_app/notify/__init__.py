@@ -1,2 +1,3 @@
 """Telling the user what happened: notices composed from core events, delivered by
-channels (Telegram here; desktop notifications in the tray) that cannot slow a raise."""
+channels (Telegram in :mod:`tray_app.telegram`; desktop notifications in the tray)
+that cannot slow a raise."""

@@ -12,13 +12,13 @@ import time
 from typing import Any
 
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli, notify_instance
-from tray_app.adapters.telegram_commands import OffsetFile
 from tray_app.core.errors import TelegramConflict, TelegramRejected
 from tray_app.i18n import t
-from tray_app.notify.html import escape
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import validate
-from tray_app.transports.telegram import BotApi, BotConfig
+from tray_app.telegram.api import BotApi, BotConfig
+from tray_app.telegram.commands import OffsetFile
+from tray_app.telegram.html import escape
 
 POLL_STEP = 10.0  # seconds per getUpdates while waiting for /start
 

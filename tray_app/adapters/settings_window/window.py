@@ -28,7 +28,7 @@ from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import Language, NotifyLevel, TransportKind, validate
-from tray_app.transports.telegram import BotApi, BotConfig
+from tray_app.telegram.api import BotApi, BotConfig
 from tray_app.wiring import Runtime
 
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from enum import StrEnum
 from typing import Any
 
 from tray_app.core.clock import Clock
@@ -30,15 +29,15 @@ from tray_app.core.errors import (
     TelegramRejected,
     TelegramRetryAfter,
 )
-from tray_app.core.events import EventBus, TelegramStatusChanged
+from tray_app.core.events import ChannelProblem, ChannelState, EventBus, TelegramStatusChanged
 from tray_app.core.planner import next_daily
-from tray_app.notify.html import coalesce
 from tray_app.notify.notices import Notice
-from tray_app.notify.outbox import Outbox
 from tray_app.storage.proxy import with_credentials
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TELEGRAM_PROXY_AUTH, SecretStore
 from tray_app.storage.settings import Settings, parse_hhmm
-from tray_app.transports.telegram import BotApiCache, BotConfig
+from tray_app.telegram.api import BotApiCache, BotConfig
+from tray_app.telegram.html import coalesce
+from tray_app.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +108,10 @@ class TelegramTargets:
         )
 
 
-class ChannelState(StrEnum):
-    NOT_CONFIGURED = "not_configured"  # no bot token or no chat id
-    OK = "ok"  # nothing wrong known
-    UNREACHABLE = "unreachable"  # retrying with back-off
-    MISCONFIGURED = "misconfigured"  # waiting for the user to fix the settings
-
-
 @dataclass(frozen=True)
 class TelegramStatus:
     state: ChannelState
-    reason: str | None
+    reason: ChannelProblem | None
     detail: str | None
     since: datetime | None
     pending: int
@@ -128,7 +120,7 @@ class TelegramStatus:
     def to_json(self) -> dict[str, Any]:
         return {
             "state": self.state.value,
-            "reason": self.reason,
+            "reason": self.reason.value if self.reason is not None else None,
             "detail": self.detail,
             "since": self.since.isoformat() if self.since else None,
             "pending": self.pending,
@@ -167,7 +159,7 @@ class TelegramNotifier:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._state = ChannelState.OK
-        self._reason: str | None = None
+        self._reason: ChannelProblem | None = None
         self._detail: str | None = None
         self._since: datetime | None = None
         self._last_delivery: datetime | None = None
@@ -331,13 +323,13 @@ class TelegramNotifier:
                 self._outbox.remove(batch)
                 continue
             except ConfigError as exc:  # a proxy requests cannot use
-                self._stop_until_fixed("proxy", str(exc))
+                self._stop_until_fixed(ChannelProblem.PROXY, str(exc))
                 return
             except TelegramError as exc:
                 self._failures += 1
                 delay = min(self._retry_max, self._retry_first * 2 ** (self._failures - 1))
                 self._retry_at = time.monotonic() + delay
-                self._set_state(ChannelState.UNREACHABLE, "unreachable", str(exc))
+                self._set_state(ChannelState.UNREACHABLE, ChannelProblem.UNREACHABLE, str(exc))
                 log.debug("Telegram unreachable (%s); retry in %.0f s", exc, delay)
                 return
             self._failures = 0
@@ -346,13 +338,16 @@ class TelegramNotifier:
             self._set_state(ChannelState.OK)
             self._outbox.remove(batch)  # last: "nothing pending" implies the state is told
 
-    def _stop_until_fixed(self, reason: str, detail: str) -> None:
+    def _stop_until_fixed(self, reason: ChannelProblem, detail: str) -> None:
         self._waiting_for_user = True
         self._outbox.drop_routine()
         self._set_state(ChannelState.MISCONFIGURED, reason, detail)
 
     def _set_state(
-        self, state: ChannelState, reason: str | None = None, detail: str | None = None
+        self,
+        state: ChannelState,
+        reason: ChannelProblem | None = None,
+        detail: str | None = None,
     ) -> None:
         with self._lock:
             changed = (self._state, self._reason) != (state, reason)
@@ -365,4 +360,4 @@ class TelegramNotifier:
             log.info("Telegram: notifications are delivered again")
         else:
             log.warning("Telegram: %s (%s): %s", state.value, reason, detail)
-        self._bus.publish(TelegramStatusChanged(state.value, reason, detail))
+        self._bus.publish(TelegramStatusChanged(state, reason, detail))

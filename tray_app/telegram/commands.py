@@ -33,11 +33,11 @@ from tray_app.core.errors import (
 )
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, error_text, local_time, status_lines
-from tray_app.notify.html import fit
-from tray_app.notify.telegram import TelegramTarget, TelegramTargets
 from tray_app.storage.atomic import write_atomic
 from tray_app.storage.settings import NotifyLevel, Settings
-from tray_app.transports.telegram import BotApi, BotApiCache
+from tray_app.telegram.api import BotApi, BotApiCache
+from tray_app.telegram.delivery import TelegramTarget, TelegramTargets
+from tray_app.telegram.html import fit
 
 log = logging.getLogger(__name__)
 
