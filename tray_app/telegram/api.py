@@ -1,9 +1,10 @@
 """A small Telegram Bot API client: ``getMe``, ``getUpdates``, ``sendMessage``.
 
-Errors are classified on ``error_code`` and ``parameters``, never on the
-description text (FACTS §3). The bot token is part of every URL, so no URL, and no
-exception text of ``requests`` (which quotes URLs), ever leaves this module
-unredacted: our errors carry the method name only, and are raised ``from None``.
+Errors are classified on ``error_code`` and ``parameters``, never on the description
+text (the Bot API reference, core.telegram.org/bots/api). The bot token is part of every
+URL, so no URL, and no exception text of ``requests`` (which quotes URLs), ever leaves
+this module unredacted: our errors carry the method name only, and are raised ``from
+None``.
 
 There is deliberately no retry layer here: the notifier and the command poller each
 decide when to try again, honouring ``retry_after``.
