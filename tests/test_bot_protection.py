@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import requests
 
+from tray_app.adapters.service import current_status
 from tray_app.adapters.tray.icons import IconState, icon_state
 from tray_app.adapters.tray.menu import status_line
 from tray_app.core.engine import Chore, EngineOptions
@@ -133,11 +135,7 @@ def test_the_user_is_told_what_to_do_in_every_channel(rt: Runtime, language: str
     composer = NoticeComposer(lambda: language, rt.clock)
     notices = composer.compose(AuthChanged(AuthState.BOT_CHECK, "GET /applicant/resumes"))
     assert [(n.kind, n.important, n.text) for n in notices] == [("bot_check", True, text)]
-    status = {
-        "auth": {"state": "bot_check", "detail": "x", "captcha_url": None},
-        "paused": False,
-        "resumes": [],
-    }
+    status = replace(current_status(rt, None), auth_state=AuthState.BOT_CHECK, auth_detail="x")
     line = status_line(status, language)
     assert "hh.ru" in line and line != text
     assert icon_state(status, raising=False) is IconState.ATTENTION

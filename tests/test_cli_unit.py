@@ -16,6 +16,7 @@ from tray_app.adapters.cli import (
     main,
     raise_now_exit_code,
 )
+from tray_app.core.models import Outcome
 from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 
@@ -33,15 +34,15 @@ def run(environ: dict[str, str], backend: MemoryKeyring, *args: str) -> tuple[in
 @pytest.mark.parametrize(
     ("outcomes", "code"),
     [
-        (["raised", "not_due"], EXIT_OK),
-        (["not_due", "not_publishable"], EXIT_NOT_DUE),
+        ([Outcome.RAISED, None], EXIT_OK),  # None: not due, nothing sent
+        ([None, Outcome.NOT_PUBLISHABLE], EXIT_NOT_DUE),
         ([], EXIT_NOT_DUE),
-        (["raised", "failed"], EXIT_FAILURE),
-        (["unconfirmed"], EXIT_FAILURE),
-        (["sign_in_needed"], EXIT_SIGN_IN),
+        ([Outcome.RAISED, Outcome.FAILED], EXIT_FAILURE),
+        ([Outcome.UNCONFIRMED], EXIT_FAILURE),
+        ([Outcome.SIGN_IN_NEEDED], EXIT_SIGN_IN),
     ],
 )
-def test_raise_now_exit_codes(outcomes: list[str], code: int) -> None:
+def test_raise_now_exit_codes(outcomes: list[Outcome | None], code: int) -> None:
     assert raise_now_exit_code(outcomes) == code
 
 

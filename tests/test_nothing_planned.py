@@ -6,7 +6,6 @@ user whose resumes could all not be raised read "Всё в порядке. Сл�
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, icon_state
 from tray_app.adapters.tray.menu import build_menu, status_line, tooltip
 from tray_app.core.engine import EngineOptions
+from tray_app.core.views import Status
 from tray_app.i18n import t
 from tray_app.i18n.text import status_lines
 from tray_app.simulator.hh import HHSimulator
@@ -41,14 +41,14 @@ def service(
     runtime.close()
 
 
-def status_after_a_read(service: Service) -> dict[str, Any]:
+def status_after_a_read(service: Service) -> Status:
     service.runtime.settings.reload_if_changed()
     service.runtime.engine.refresh()
     return service.status()
 
 
 def assert_says_why(
-    status: dict[str, Any], language: str, expected: str, cli_line: str | None = None
+    status: Status, language: str, expected: str, cli_line: str | None = None
 ) -> None:
     line = status_line(status, language)
     assert line == expected and not line.startswith(ALL_FINE[language])

@@ -17,7 +17,7 @@ from tray_app.core.events import (
     TokenRefreshed,
     TransientFailure,
 )
-from tray_app.core.models import Attempt, AuthState, Outcome, Resume
+from tray_app.core.models import Attempt, AuthState, NotifyLevel, Outcome, Resume
 from tray_app.notify.notices import (
     FAILURE_STREAK,
     Notice,
@@ -26,7 +26,7 @@ from tray_app.notify.notices import (
     wanted,
 )
 from tray_app.simulator.telegram import html_problem
-from tray_app.storage.settings import DEFAULTS, NotifyLevel, Settings
+from tray_app.storage.settings import DEFAULTS, Settings
 from tray_app.telegram.html import MESSAGE_LIMIT, coalesce, fit, utf16_len
 
 from .conftest import FakeClock

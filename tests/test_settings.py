@@ -11,13 +11,11 @@ import pytest
 
 from tray_app.adapters.cli import Cli, main
 from tray_app.core.errors import ConfigError
+from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.storage.settings import (
     DEFAULTS,
     FIELDS,
-    Language,
-    NotifyLevel,
     SettingsStore,
-    TransportKind,
     to_text,
     validate,
 )

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tray_app.adapters.service import Service
 from tray_app.core.clock import SystemClock
+from tray_app.core.views import PollerState, RaiseResult, Status
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import SentMessage, TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
-from tray_app.telegram.commands import CommandPoller, OffsetFile, PollerState
+from tray_app.telegram.commands import CommandPoller, OffsetFile
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, connect_telegram, make_runtime, wait_until
@@ -148,10 +148,10 @@ def test_stop_returns_at_once_and_a_later_message_is_left_for_next_time(
 
 
 class FakeControl:
-    def status(self) -> dict[str, Any]:
-        return {"auth": {"state": "ok"}, "resumes": [], "paused": False}
+    def status(self) -> Status:
+        raise AssertionError("not asked in this test")
 
-    def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]:
+    def raise_now(self, resume_id: str | None) -> list[RaiseResult]:
         return []
 
     def set_paused(self, paused: bool) -> None:

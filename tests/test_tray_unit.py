@@ -7,6 +7,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ from tray_app.adapters.tray import app as tray_app_module
 from tray_app.adapters.tray.app import TrayApp
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import build_menu, tooltip
-from tray_app.core.events import RaiseStarted
+from tray_app.core.events import ChannelState, RaiseStarted
+from tray_app.core.models import AuthState, Outcome, TransportKind
+from tray_app.core.views import ResumeStatus, Status, TelegramChannel
 from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.settings import SettingsStore
@@ -158,22 +162,28 @@ def test_the_icon_shows_raising_while_a_raise_is_confirmed(
     wait_until(lambda: app._shown is not None and app._shown[1] is IconState.RAISING, 5)
 
 
-STATUS: dict[str, Any] = {
-    "auth": {"state": "ok"},
-    "paused": False,
-    "resumes": [
-        {
-            "id": A,
-            "title": "Python",
-            "enabled": True,
-            "last_raise_at": "2026-11-27T09:00:00+00:00",
-            "last_outcome": "raised",
-            "next_raise_at": "2026-11-27T13:00:00+00:00",
-            "note": None,
-        }
-    ],
-    "telegram": {"state": "ok"},
-}
+RESUME = ResumeStatus(
+    id=A,
+    title="Python",
+    enabled=True,
+    last_raise_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
+    last_outcome=Outcome.RAISED,
+    next_raise_at=datetime(2026, 11, 27, 13, tzinfo=UTC),
+    next_publish_at=None,
+    note=None,
+)
+TELEGRAM_OK = TelegramChannel(ChannelState.OK, None, None, None, 0, None)
+STATUS = Status(
+    auth_state=AuthState.OK,
+    auth_detail=None,
+    captcha_url=None,
+    paused=False,
+    resumes=(RESUME,),
+    transport=TransportKind.API,
+    web_host="hh.ru",
+    telegram=TELEGRAM_OK,
+    commands=None,
+)
 
 
 @pytest.mark.parametrize(
@@ -181,14 +191,17 @@ STATUS: dict[str, Any] = {
     [
         ({}, IconState.OK),
         ({"paused": True}, IconState.PAUSED),
-        ({"auth": {"state": "sign_in_needed"}}, IconState.ATTENTION),
-        ({"auth": {"state": "captcha_needed"}}, IconState.ATTENTION),
-        ({"telegram": {"state": "misconfigured"}}, IconState.ATTENTION),
-        ({"resumes": [{**STATUS["resumes"][0], "last_outcome": "failed"}]}, IconState.ERROR),
+        ({"auth_state": AuthState.SIGN_IN_NEEDED}, IconState.ATTENTION),
+        ({"auth_state": AuthState.CAPTCHA_NEEDED}, IconState.ATTENTION),
+        (
+            {"telegram": replace(TELEGRAM_OK, state=ChannelState.MISCONFIGURED)},
+            IconState.ATTENTION,
+        ),
+        ({"resumes": (replace(RESUME, last_outcome=Outcome.FAILED),)}, IconState.ERROR),
     ],
 )
 def test_icon_state(change: dict[str, Any], state: IconState) -> None:
-    assert icon_state({**STATUS, **change}, raising=False) is state
+    assert icon_state(replace(STATUS, **change), raising=False) is state
 
 
 def test_menu_and_tooltip_in_english() -> None:
@@ -252,7 +265,7 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     """all -> all but one -> none -> one, through the menu action the check mark runs."""
     app = tray[0]
     path = app.runtime.paths.settings_file
-    known = [r["id"] for r in app.service.status()["resumes"]]
+    known = [r.id for r in app.service.status().resumes]
     assert len(known) >= 2 and app.runtime.settings().enabled_resumes is None
     first, others = known[0], known[1:]
 
@@ -264,7 +277,7 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     for resume_id in others:
         app._act(f"toggle:{resume_id}")
     assert stored() == [] and app.runtime.settings().enabled_resumes == ()
-    assert not any(r["enabled"] for r in app.service.status()["resumes"])
+    assert not any(r.enabled for r in app.service.status().resumes)
     app._act(f"toggle:{others[0]}")
     assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
     assert "none" not in path.read_text()

@@ -16,11 +16,11 @@ from tray_app.core.clock import Clock, ServerClock, SystemClock
 from tray_app.core.engine import Engine, EngineOptions
 from tray_app.core.errors import ConfigError
 from tray_app.core.events import EventBus, TokenRefreshed
-from tray_app.core.models import TokenPair
+from tray_app.core.models import TokenPair, TransportKind
 from tray_app.storage.history import History
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
-from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore, TransportKind
+from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
 from tray_app.storage.web_session import HeldSession, WebSessionStore
 from tray_app.telegram.delivery import TelegramNotifier, TelegramTargets
 from tray_app.telegram.digest import digest_text

@@ -3,6 +3,9 @@ running instance (headless or tray) instead of starting a second token user.
 
 A loopback HTTP server on an ephemeral port; its port and a random key are in
 ``control.json`` (mode 0600) in the data folder, so only this user can use it.
+
+The only place where the running instance's state becomes JSON and back: the server
+and the client both speak :class:`Status` and :class:`RaiseResult`.
 """
 
 from __future__ import annotations
@@ -20,89 +23,150 @@ from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
-from tray_app.core.models import Attempt
+from tray_app.core.events import ChannelProblem, ChannelState
+from tray_app.core.models import Attempt, AuthState, Outcome, TransportKind
 from tray_app.core.redact import redactor
-from tray_app.core.views import NotDue, Snapshot
+from tray_app.core.views import (
+    NotDue,
+    PollerState,
+    RaiseResult,
+    ResumeStatus,
+    Status,
+    TelegramChannel,
+)
 from tray_app.storage.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
 KEY_HEADER = "X-HH-Raiser-Key"
 RAISE_TIMEOUT = 180.0
+T = TypeVar("T")
 
 
-def iso(moment: datetime | None) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+NOT_RUNNING = "not_running"
+"""``telegram.commands`` when no running instance polls for commands."""
+
+
+def status_to_json(status: Status) -> dict[str, Any]:
     """The ``status --json`` document."""
+    telegram = status.telegram
     return {
         "auth": {
-            "state": snapshot.auth_state.value,
-            "detail": snapshot.auth_detail,
-            "captcha_url": snapshot.captcha_url,
+            "state": status.auth_state.value,
+            "detail": status.auth_detail,
+            "captcha_url": status.captcha_url,
         },
-        "paused": snapshot.paused,
+        "paused": status.paused,
         "resumes": [
             {
                 "id": r.id,
                 "title": r.title,
                 "enabled": r.enabled,
-                "last_raise_at": iso(r.last_raise_at),
+                "last_raise_at": _iso(r.last_raise_at),
                 "last_outcome": r.last_outcome.value if r.last_outcome else None,
-                "next_raise_at": iso(r.next_raise_at),
-                "next_publish_at": iso(r.next_publish_at),
+                "next_raise_at": _iso(r.next_raise_at),
+                "next_publish_at": _iso(r.next_publish_at),
                 "note": r.note,
                 "hh_status": r.hh_status,
                 "can_publish": r.can_publish,
             }
-            for r in snapshot.resumes
+            for r in status.resumes
         ],
+        "transport": status.transport.value,
+        "web_host": status.web_host,
+        "telegram": {
+            "state": telegram.state.value,
+            "reason": telegram.reason.value if telegram.reason else None,
+            "detail": telegram.detail,
+            "since": _iso(telegram.since),
+            "pending": telegram.pending,
+            "last_delivery_at": _iso(telegram.last_delivery_at),
+            "commands": status.commands.value if status.commands else NOT_RUNNING,
+        },
     }
 
 
-def result_to_json(result: Attempt | NotDue, next_raise_at: datetime | None) -> dict[str, Any]:
-    """One ``raise-now`` result, with the resume's next planned raise."""
-    if isinstance(result, NotDue):
+def status_from_json(data: dict[str, Any]) -> Status:
+    """The inverse of :func:`status_to_json`; KeyError/ValueError/TypeError for a
+    document that is not one."""
+    auth, telegram = data["auth"], data["telegram"]
+    commands = telegram.get("commands")
+    return Status(
+        auth_state=AuthState(auth["state"]),
+        auth_detail=auth.get("detail"),
+        captcha_url=auth.get("captcha_url"),
+        paused=bool(data["paused"]),
+        resumes=tuple(
+            ResumeStatus(
+                id=str(r["id"]),
+                title=str(r["title"]),
+                enabled=bool(r["enabled"]),
+                last_raise_at=_moment(r.get("last_raise_at")),
+                last_outcome=Outcome(r["last_outcome"]) if r.get("last_outcome") else None,
+                next_raise_at=_moment(r.get("next_raise_at")),
+                next_publish_at=_moment(r.get("next_publish_at")),
+                note=r.get("note"),
+                hh_status=str(r.get("hh_status") or ""),
+                can_publish=r.get("can_publish"),
+            )
+            for r in data["resumes"]
+        ),
+        transport=TransportKind(data["transport"]),
+        web_host=str(data["web_host"]),
+        telegram=TelegramChannel(
+            state=ChannelState(telegram["state"]),
+            reason=ChannelProblem(telegram["reason"]) if telegram.get("reason") else None,
+            detail=telegram.get("detail"),
+            since=_moment(telegram.get("since")),
+            pending=int(telegram.get("pending") or 0),
+            last_delivery_at=_moment(telegram.get("last_delivery_at")),
+        ),
+        commands=PollerState(commands) if commands and commands != NOT_RUNNING else None,
+    )
+
+
+NOT_DUE = "not_due"
+"""The ``outcome`` of a raise-now result for a resume still in its cooldown."""
+
+
+def raise_result_to_json(result: RaiseResult) -> dict[str, Any]:
+    """One ``raise-now --json`` result, with the resume's next planned raise."""
+    if isinstance(result.result, NotDue):
         return {
-            "resume_id": result.resume_id,
-            "title": result.title,
-            "outcome": "not_due",
-            "next_raise_at": iso(result.next_raise_at),
+            "resume_id": result.result.resume_id,
+            "title": result.result.title,
+            "outcome": NOT_DUE,
+            "next_raise_at": _iso(result.result.next_raise_at),
         }
-    return {**result.to_record(), "next_raise_at": iso(next_raise_at)}
+    return {**result.result.to_record(), "next_raise_at": _iso(result.next_raise_at)}
 
 
-def result_from_json(item: dict[str, Any]) -> Attempt | NotDue:
-    """The inverse of :func:`result_to_json` (without the next raise)."""
-    if item["outcome"] == "not_due":
-        return NotDue(item["resume_id"], item["title"], item_next_raise(item))
-    return Attempt.from_record(item)
-
-
-def item_next_raise(item: dict[str, Any]) -> datetime | None:
-    value = item.get("next_raise_at")
-    return datetime.fromisoformat(value) if value else None
-
-
-def earliest_next_raise(status: dict[str, Any]) -> datetime | None:
-    """The next raise of any enabled resume in a ``status --json`` document."""
-    times = [item_next_raise(r) for r in status["resumes"] if r["enabled"]]
-    planned = [moment for moment in times if moment is not None]
-    return min(planned) if planned else None
+def raise_result_from_json(item: dict[str, Any]) -> RaiseResult:
+    """The inverse of :func:`raise_result_to_json`."""
+    next_raise_at = _moment(item.get("next_raise_at"))
+    if item["outcome"] == NOT_DUE:
+        return RaiseResult(NotDue(item["resume_id"], item["title"], next_raise_at), next_raise_at)
+    return RaiseResult(Attempt.from_record(item), next_raise_at)
 
 
 @dataclass
 class ControlHandlers:
     """What the running instance does for each request."""
 
-    status: Callable[[], dict[str, Any]]
-    raise_now: Callable[[str | None], list[dict[str, Any]]]
+    status: Callable[[], Status]
+    raise_now: Callable[[str | None], list[RaiseResult]]
     reload_settings: Callable[[], None]
     reload_credentials: Callable[[], None]
 
@@ -171,9 +235,10 @@ class _Handler(BaseHTTPRequestHandler):
         handlers = control.handlers
         try:
             if method == "GET" and self.path == "/status":
-                self._reply(200, handlers.status())
+                self._reply(200, status_to_json(handlers.status()))
             elif method == "POST" and self.path == "/raise-now":
-                self._reply(200, {"results": handlers.raise_now(body.get("resume"))})
+                results = handlers.raise_now(body.get("resume"))
+                self._reply(200, {"results": [raise_result_to_json(r) for r in results]})
             elif method == "POST" and self.path == "/reload":
                 if body.get("what") == "credentials":
                     handlers.reload_credentials()
@@ -195,6 +260,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 class InstanceUnavailable(Exception):
     """No running instance answers (none runs, or it died and left its file)."""
+
+
+def _read(parse: Callable[[Any], T], answer: Any) -> T:
+    """An answer this version cannot read (another version runs) is a clear error."""
+    try:
+        return parse(answer)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise RuntimeError(
+            f"the running instance answered in a form this version does not read ({exc!r}); "
+            "restart HH Raiser"
+        ) from None
 
 
 class ControlClient:
@@ -231,15 +307,12 @@ class ControlClient:
             return False
         return True
 
-    def status(self) -> dict[str, Any]:
-        return dict(self._call("GET", "/status"))
+    def status(self) -> Status:
+        return _read(status_from_json, self._call("GET", "/status"))
 
-    def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]:
-        return list(
-            self._call("POST", "/raise-now", {"resume": resume_id}, timeout=RAISE_TIMEOUT)[
-                "results"
-            ]
-        )
+    def raise_now(self, resume_id: str | None) -> list[RaiseResult]:
+        answer = self._call("POST", "/raise-now", {"resume": resume_id}, timeout=RAISE_TIMEOUT)
+        return _read(lambda data: [raise_result_from_json(r) for r in data["results"]], answer)
 
     def reload(self, what: str = "settings") -> None:
         self._call("POST", "/reload", {"what": what})

@@ -18,13 +18,12 @@ from pathlib import Path
 
 from tray_app import __version__
 from tray_app.core.errors import RemoteError
-from tray_app.core.models import Attempt, Resume
+from tray_app.core.models import Attempt, Resume, TransportKind
 from tray_app.core.redact import redact_report
 from tray_app.core.views import NotDue, ResumeStatus
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, error_text, reason_text
 from tray_app.storage.atomic import write_atomic
-from tray_app.storage.settings import TransportKind
 from tray_app.transports.exchanges import Exchanges
 from tray_app.transports.hh_web import WebTransport, regional_host
 from tray_app.transports.protection import is_protection_cookie

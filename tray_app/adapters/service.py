@@ -1,26 +1,24 @@
 """The running instance: the scheduler thread, notifications, the control channel
 and Telegram remote control over the core.
 
-Headless ``run``, the demo and (later) the tray all run one :class:`Service`; each
-adds its own subscribers to ``runtime.bus`` for what the user sees.
+Headless ``run``, the demo and the tray all run one :class:`Service`; each adds its
+own subscribers to ``runtime.bus`` for what the user sees. Its answers are typed
+(:class:`Status`, :class:`RaiseResult`); the control channel alone speaks JSON.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import fields
 
 from tray_app import __version__
-from tray_app.adapters.control import (
-    ControlHandlers,
-    ControlServer,
-    result_to_json,
-    snapshot_to_json,
-)
+from tray_app.adapters.control import ControlHandlers, ControlServer
+from tray_app.core.engine import Engine
+from tray_app.core.models import TransportKind
 from tray_app.core.scheduler import Scheduler
+from tray_app.core.views import PollerState, RaiseResult, Snapshot, Status
 from tray_app.notify.notices import Notifications
-from tray_app.storage.settings import TransportKind
 from tray_app.telegram.commands import CommandPoller, OffsetFile
 from tray_app.wiring import Runtime
 
@@ -89,15 +87,14 @@ class Service:
 
     # ---- what the control channel, Telegram (and the tray) can ask ------------------
 
-    def status(self) -> dict[str, Any]:
-        return status_json(self.runtime, commands=self.commands.state.value)
+    def status(self) -> Status:
+        return current_status(self.runtime, self.commands.state)
 
-    def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]:
+    def raise_now(self, resume_id: str | None) -> list[RaiseResult]:
         engine = self.runtime.engine
-        results = self.scheduler.submit(lambda: engine.raise_now(resume_id)).result(
+        return self.scheduler.submit(lambda: raise_now(engine, resume_id)).result(
             timeout=COMMAND_TIMEOUT
         )
-        return [result_to_json(r, engine.next_raise_at(r.resume_id)) for r in results]
 
     def set_paused(self, paused: bool) -> None:
         self.runtime.settings.update(paused=paused)
@@ -144,13 +141,22 @@ class Service:
                 self.scheduler.submit(self._apply_account_choice(before))
 
 
-def status_json(runtime: Runtime, *, commands: str) -> dict[str, Any]:
-    """``status --json``: the engine's snapshot plus the Telegram channel."""
-    telegram = runtime.telegram.status().to_json()
+def current_status(runtime: Runtime, commands: PollerState | None) -> Status:
+    """From memory only (no network), so the tray may ask every second."""
+    snapshot = runtime.engine.snapshot()
     settings = runtime.settings()
-    return {
-        **snapshot_to_json(runtime.engine.snapshot()),
-        "transport": settings.transport,
-        "web_host": settings.web_host,
-        "telegram": {**telegram, "commands": commands},
-    }
+    return Status(
+        **{f.name: getattr(snapshot, f.name) for f in fields(Snapshot)},
+        transport=settings.transport,
+        web_host=settings.web_host,
+        telegram=runtime.telegram.status(),
+        commands=commands,
+    )
+
+
+def raise_now(engine: Engine, resume_id: str | None) -> list[RaiseResult]:
+    """The engine's "raise now", each result with the resume's next planned raise."""
+    return [
+        RaiseResult(result, engine.next_raise_at(result.resume_id))
+        for result in engine.raise_now(resume_id)
+    ]

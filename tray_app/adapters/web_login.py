@@ -19,12 +19,11 @@ from tray_app.core.errors import (
     SessionExpired,
     SessionImportError,
 )
-from tray_app.core.models import Resume
+from tray_app.core.models import Resume, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage import firefox
 from tray_app.storage.cookie_sources import cookies_for_host, session_cookies
-from tray_app.storage.settings import TransportKind
 from tray_app.storage.web_session import HeldSession, WebSession
 from tray_app.wiring import Runtime
 

@@ -36,7 +36,8 @@ class AuthState(StrEnum):
 
     @property
     def blocks_raising(self) -> bool:
-        """Nothing can be raised until the user acts (signs in, imports a session)."""
+        """Nothing can be raised until the user signs in (or imports a session):
+        the engine plans nothing, and ``status`` / ``resumes`` exit with code 4."""
         return self in (
             AuthState.NOT_CONFIGURED,
             AuthState.SIGN_IN_NEEDED,
@@ -47,6 +48,28 @@ class AuthState(StrEnum):
     def needs_user(self) -> bool:
         """A problem the user is told about and can fix."""
         return self not in (AuthState.OK, AuthState.UNKNOWN)
+
+
+class TransportKind(StrEnum):
+    """How resumes are raised: through the API (OAuth) or the website's session."""
+
+    API = "api"
+    WEB = "web"
+
+
+class NotifyLevel(StrEnum):
+    """Which notices are told: all, all but routine raises, none."""
+
+    ALL = "all"
+    IMPORTANT = "important"
+    OFF = "off"
+
+
+class Language(StrEnum):
+    """The language of everything the user reads."""
+
+    RU = "ru"
+    EN = "en"
 
 
 class Standing(StrEnum):

@@ -6,7 +6,6 @@ Shared by every adapter (console, tray, notifications) so they say the same thin
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
 
 from tray_app.core.errors import (
     BadUserAgent,
@@ -32,7 +31,7 @@ from tray_app.core.events import (
 )
 from tray_app.core.models import Attempt, AuthState, Outcome
 from tray_app.core.redact import redactor
-from tray_app.core.views import NotDue
+from tray_app.core.views import NotDue, Snapshot, Status
 from tray_app.i18n import t
 
 
@@ -107,88 +106,62 @@ def event_text(event: Event, language: str, tz: tzinfo | None = None) -> str | N
 
 
 def status_lines(
-    data: dict[str, Any], language: str, tz: tzinfo | None = None, *, numbered: bool = False
+    status: Status, language: str, tz: tzinfo | None = None, *, numbered: bool = False
 ) -> list[str]:
-    """``status`` for people, from its JSON form (local or from the running instance).
+    """``status`` for people (from this process or from the running instance).
 
     ``numbered`` puts each resume's number in front (``/raise 2`` in Telegram).
     """
-    auth = data["auth"]
     lines = [
         t(
             "status.header",
             language,
-            auth=auth_text(AuthState(auth["state"]), language, auth.get("captcha_url")),
+            auth=auth_text(status.auth_state, language, status.captcha_url),
         )
     ]
-    if data.get("paused"):
+    if status.paused:
         lines.append(t("status.paused", language))
-    telegram = data.get("telegram") or {}
-    if telegram.get("state") in (ChannelState.UNREACHABLE, ChannelState.MISCONFIGURED):
-        lines.append(telegram_problem_text(telegram["reason"], telegram.get("detail"), language))
-    if not data["resumes"]:
+    telegram = status.telegram
+    if telegram.state in (ChannelState.UNREACHABLE, ChannelState.MISCONFIGURED):
+        lines.append(telegram_problem_text(telegram.reason, telegram.detail, language))
+    if not status.resumes:
         lines.append(t("status.no_resumes", language))
-    elif not AuthState(auth["state"]).needs_user:
-        why = nothing_planned_text(data, language)
+    elif not status.auth_state.needs_user:
+        why = nothing_planned_text(status, language)
         if why:
             lines.append(why)
     never = t("never", language)
-    for number, r in enumerate(data["resumes"], 1):
-        last = _parse_time(r["last_raise_at"])
+    for number, r in enumerate(status.resumes, 1):
         lines.append(
             (f"{number}. " if numbered else "")
             + t(
                 "status.line",
                 language,
-                mark="[x]" if r["enabled"] else "[ ]",
-                title=r["title"],
-                last=local_time(last, language, tz) if last else never,
-                outcome=t(f"outcome_name.{r['last_outcome']}", language)
-                if r["last_outcome"]
+                mark="[x]" if r.enabled else "[ ]",
+                title=r.title,
+                last=local_time(r.last_raise_at, language, tz) if r.last_raise_at else never,
+                outcome=t(f"outcome_name.{r.last_outcome.value}", language)
+                if r.last_outcome
                 else never,
-                next=local_time(_parse_time(r["next_raise_at"]), language, tz),
+                next=local_time(r.next_raise_at, language, tz),
             )
         )
     return lines
 
 
-def nothing_planned(status: dict[str, Any]) -> str | None:
-    """Why no enabled resume has a next raise in a ``status --json`` document, or
-    None when one has (or raising is paused, which says so itself): the menu must
-    never call that "all fine"."""
-    resumes = status["resumes"]
-    if status.get("paused") or any(r["enabled"] and r["next_raise_at"] for r in resumes):
-        return None
-    if not resumes:
-        return "waiting" if status["auth"]["state"] == AuthState.UNKNOWN.value else "no_resumes"
-    enabled = [r for r in resumes if r["enabled"]]
-    if not enabled:
-        return "all_off"
-    if all(r["note"] for r in enabled):
-        return "cannot"
-    return "unknown"
-
-
-def nothing_planned_text(status: dict[str, Any], language: str) -> str | None:
-    why = nothing_planned(status)
+def nothing_planned_text(snapshot: Snapshot, language: str) -> str | None:
+    """Why nothing will be raised, in words; None when something will."""
+    why = snapshot.nothing_planned()
     if why is None:
         return None
-    notes = [r["note"] for r in status["resumes"] if r["enabled"] and r["note"]]
+    notes = [r.note for r in snapshot.enabled if r.note]
     reason = ", ".join(dict.fromkeys(reason_text(note, language) for note in notes))
-    return t(f"tray.none_planned.{why}", language, reason=reason)
+    return t(f"tray.none_planned.{why.value}", language, reason=reason)
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def telegram_problem_text(
-    reason: ChannelProblem | str | None, detail: str | None, language: str
-) -> str:
-    """What is wrong with Telegram and what the user can do about it.
-
-    ``reason`` is a plain string when read back from ``status --json`` (perhaps a
-    running instance of another version): an unknown one falls back to ``detail``."""
+def telegram_problem_text(reason: ChannelProblem | None, detail: str | None, language: str) -> str:
+    """What is wrong with Telegram and what the user can do about it (a reason with
+    no text of its own, ``misconfigured``, falls back to ``detail``)."""
     try:
         text = t(f"telegram.reason.{reason}", language, detail=detail or "?")
     except KeyError:

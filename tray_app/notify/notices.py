@@ -26,10 +26,10 @@ from tray_app.core.events import (
     TokenRefreshed,
     TransientFailure,
 )
-from tray_app.core.models import AuthState, Outcome
+from tray_app.core.models import AuthState, NotifyLevel, Outcome
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, auth_text, local_time, reason_text
-from tray_app.storage.settings import NotifyLevel, Settings
+from tray_app.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -24,28 +24,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from tray_app.core.errors import ConfigError
+from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.storage.atomic import write_atomic
-
-
-class TransportKind(StrEnum):
-    """How resumes are raised: through the API (OAuth) or the website's session."""
-
-    API = "api"
-    WEB = "web"
-
-
-class NotifyLevel(StrEnum):
-    """Which notices are told: all, all but routine raises, none."""
-
-    ALL = "all"
-    IMPORTANT = "important"
-    OFF = "off"
-
-
-class Language(StrEnum):
-    RU = "ru"
-    EN = "en"
-
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 

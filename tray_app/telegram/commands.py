@@ -17,11 +17,9 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tray_app.adapters.control import earliest_next_raise, item_next_raise, result_from_json
 from tray_app.core.clock import Clock
 from tray_app.core.errors import (
     ConfigError,
@@ -31,10 +29,12 @@ from tray_app.core.errors import (
     TelegramMisconfigured,
     TelegramRetryAfter,
 )
+from tray_app.core.models import NotifyLevel, Outcome
+from tray_app.core.views import PollerState, RaiseResult, Status
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text, error_text, local_time, status_lines
 from tray_app.storage.atomic import write_atomic
-from tray_app.storage.settings import NotifyLevel, Settings
+from tray_app.storage.settings import Settings
 from tray_app.telegram.api import BotApi, BotApiCache
 from tray_app.telegram.delivery import TelegramTarget, TelegramTargets
 from tray_app.telegram.html import fit
@@ -51,19 +51,11 @@ STALE_AFTER = timedelta(minutes=10)
 class RemoteControl(Protocol):
     """What the running instance lets the phone do (the service implements it)."""
 
-    def status(self) -> dict[str, Any]: ...
+    def status(self) -> Status: ...
 
-    def raise_now(self, resume_id: str | None) -> list[dict[str, Any]]: ...
+    def raise_now(self, resume_id: str | None) -> list[RaiseResult]: ...
 
     def set_paused(self, paused: bool) -> None: ...
-
-
-class PollerState(StrEnum):
-    OFF = "off"  # commands disabled, or no bot/chat set up
-    POLLING = "polling"
-    CONFLICT = "conflict"  # another program polls this bot (409)
-    UNREACHABLE = "unreachable"
-    MISCONFIGURED = "misconfigured"
 
 
 class OffsetFile:
@@ -241,7 +233,7 @@ class CommandPoller:
                 return t("tg.paused", lang)
             if command == "/resume":
                 self._control.set_paused(False)
-                following = earliest_next_raise(self._control.status())
+                following = self._control.status().earliest_next_raise()
                 return t("tg.resumed", lang, next=local_time(following, lang))
         except (HHRaiserError, RuntimeError, TimeoutError, OSError) as exc:
             return error_text(exc, lang)
@@ -255,11 +247,11 @@ class CommandPoller:
                 return t("tg.no_resume", lang, what=argument)
         results = self._control.raise_now(resume_id)
         # with notify_level "all" every raise is also told by its own notification
-        told = self._settings().notify_level == NotifyLevel.ALL
+        told = self._settings().notify_level is NotifyLevel.ALL
         lines = [
-            attempt_text(result_from_json(item), item_next_raise(item), lang)
-            for item in results
-            if not (told and item["outcome"] == "raised")
+            attempt_text(r.result, r.next_raise_at, lang)
+            for r in results
+            if not (told and r.outcome is Outcome.RAISED)
         ]
         if not results:
             return t("status.no_resumes", lang)
@@ -267,8 +259,8 @@ class CommandPoller:
 
     def _resolve(self, argument: str) -> str | None:
         """A resume by its number in /status (1-based), its id, or an id prefix."""
-        resumes = self._control.status()["resumes"]
+        resumes = self._control.status().resumes
         if argument.isdigit() and 1 <= int(argument) <= len(resumes):
-            return str(resumes[int(argument) - 1]["id"])
-        matches = [r["id"] for r in resumes if str(r["id"]).startswith(argument)]
-        return str(matches[0]) if len(matches) == 1 else None
+            return resumes[int(argument) - 1].id
+        matches = [r.id for r in resumes if r.id.startswith(argument)]
+        return matches[0] if len(matches) == 1 else None

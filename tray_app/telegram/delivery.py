@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from tray_app.core.clock import Clock
 from tray_app.core.errors import (
@@ -31,6 +30,7 @@ from tray_app.core.errors import (
 )
 from tray_app.core.events import ChannelProblem, ChannelState, EventBus, TelegramStatusChanged
 from tray_app.core.planner import next_daily
+from tray_app.core.views import TelegramChannel
 from tray_app.notify.notices import Notice
 from tray_app.storage.proxy import with_credentials
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TELEGRAM_PROXY_AUTH, SecretStore
@@ -108,28 +108,6 @@ class TelegramTargets:
         )
 
 
-@dataclass(frozen=True)
-class TelegramStatus:
-    state: ChannelState
-    reason: ChannelProblem | None
-    detail: str | None
-    since: datetime | None
-    pending: int
-    last_delivery_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "reason": self.reason.value if self.reason is not None else None,
-            "detail": self.detail,
-            "since": self.since.isoformat() if self.since else None,
-            "pending": self.pending,
-            "last_delivery_at": self.last_delivery_at.isoformat()
-            if self.last_delivery_at
-            else None,
-        }
-
-
 class TelegramNotifier:
     """Queue in, Telegram out; see the module docstring for the rules."""
 
@@ -205,11 +183,11 @@ class TelegramNotifier:
         self._thread.join(timeout)
         self._thread = None
 
-    def status(self) -> TelegramStatus:
+    def status(self) -> TelegramChannel:
         configured = self._targets.current() is not None  # may read the keyring: unlocked
         with self._lock:
             state = self._state if configured else ChannelState.NOT_CONFIGURED
-            return TelegramStatus(
+            return TelegramChannel(
                 state=state,
                 reason=self._reason if state is not ChannelState.NOT_CONFIGURED else None,
                 detail=self._detail if state is not ChannelState.NOT_CONFIGURED else None,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from tray_app.core.models import PublishReceipt, Resume
-from tray_app.storage.settings import Settings, TransportKind
+from tray_app.core.models import PublishReceipt, Resume, TransportKind
+from tray_app.storage.settings import Settings
 from tray_app.transports.hh_api import ApiTransport
 from tray_app.transports.hh_web import WebTransport
 

@@ -22,12 +22,12 @@ from tray_app.core.errors import (
     SessionExpired,
     SessionImportError,
 )
-from tray_app.core.models import TokenPair
+from tray_app.core.models import TokenPair, TransportKind
 from tray_app.i18n import t
 from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.proxy import save_telegram_proxy
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
-from tray_app.storage.settings import FIELDS, SettingsStore, TransportKind, to_text, validate
+from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 from tray_app.wiring import Runtime
 
 

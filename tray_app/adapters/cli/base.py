@@ -20,7 +20,6 @@ from keyring.backend import KeyringBackend
 
 from tray_app.adapters.control import ControlClient, InstanceUnavailable
 from tray_app.core.engine import EngineOptions
-from tray_app.core.models import AuthState
 from tray_app.i18n import t
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.wiring import Runtime, build_runtime
@@ -31,9 +30,6 @@ EXIT_USAGE = 2
 EXIT_NOT_DUE = 3
 EXIT_SIGN_IN = 4
 EXIT_ALREADY_RUNNING = 5
-SIGN_IN_STATES = tuple(
-    s.value for s in (AuthState.SIGN_IN_NEEDED, AuthState.SESSION_EXPIRED, AuthState.NOT_CONFIGURED)
-)
 
 
 _output_lock = threading.Lock()

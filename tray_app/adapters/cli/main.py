@@ -21,10 +21,11 @@ from tray_app.adapters.cli.selfcheck import cmd_self_check
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
 from tray_app.adapters.logs import setup_logging
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
+from tray_app.core.models import Language
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
-from tray_app.storage.settings import FIELDS, Language, SettingsStore
+from tray_app.storage.settings import FIELDS, SettingsStore
 
 TAB_NAMES = ("hh", "telegram", "raising", "general", "about")
 

@@ -25,14 +25,14 @@ from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
-from tray_app.core.models import TokenPair
+from tray_app.core.models import TokenPair, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
-from tray_app.storage.settings import SettingsStore, TransportKind
+from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
 from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, WEB_URL_ENV, Runtime
 

@@ -24,10 +24,11 @@ from tray_app.adapters.web_login import (
     sign_in_with_cookies,
 )
 from tray_app.core.errors import ConfigError, HHRaiserError
+from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
-from tray_app.storage.settings import Language, NotifyLevel, TransportKind, validate
+from tray_app.storage.settings import validate
 from tray_app.telegram.api import BotApi, BotConfig
 from tray_app.wiring import Runtime
 

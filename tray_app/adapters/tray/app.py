@@ -1,7 +1,7 @@
 """The tray icon over a running :class:`Service`.
 
 Data flows one way: core events only mark the menu stale (a subscriber must never
-hold up a raise); a refresher thread rebuilds menu, icon and tooltip from
+hold up a raise); a refresher thread rebuilds menu, icon and tooltip from the typed
 ``Service.status()`` (memory only, never the network) within a second, and hands
 the result to the backend on the thread it requires (pystray's GTK backends marshal
 to their main loop themselves; macOS wants the main thread). Menu actions that can
@@ -23,12 +23,12 @@ from typing import Any
 
 from tray_app import APP_ID, APP_NAME
 from tray_app.adapters.autostart import Autostart
-from tray_app.adapters.control import item_next_raise, result_from_json
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
 from tray_app.core.errors import HHRaiserError
 from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
+from tray_app.core.views import NotDue
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text
 from tray_app.notify.notices import Notice
@@ -306,16 +306,14 @@ class TrayApp:
 
     def _raise(self, resume_id: str | None) -> None:
         """Raised ones are told by the notifications; "too early" only here."""
-        for item in self.service.raise_now(resume_id):
-            if item["outcome"] == "not_due":
-                self._tell(
-                    attempt_text(result_from_json(item), item_next_raise(item), self.language)
-                )
+        for r in self.service.raise_now(resume_id):
+            if isinstance(r.result, NotDue):
+                self._tell(attempt_text(r.result, r.next_raise_at, self.language))
 
     def _toggle(self, resume_id: str) -> None:
         """``enabled_resumes`` None means all: switching one off lists the others, and
         switching off the last one leaves an empty list (none)."""
-        known = [r["id"] for r in self.service.status()["resumes"]]
+        known = [r.id for r in self.service.status().resumes]
         settings = self.runtime.settings.store.load()  # as on disk, however recent
         enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
         if settings.is_enabled(resume_id):

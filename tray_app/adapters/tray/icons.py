@@ -5,12 +5,11 @@ find at run time); ``scripts/make-icons`` writes the same drawings to ``assets/`
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from PIL import Image, ImageDraw
 
-from tray_app.core.models import AuthState
-from tray_app.i18n.text import nothing_planned
+from tray_app.core.events import ChannelState
+from tray_app.core.views import NothingPlanned, Status
 
 BRAND = (214, 0, 28, 255)  # hh.ru red
 WHITE = (255, 255, 255, 255)
@@ -58,18 +57,16 @@ def draw_icon(state: IconState, size: int = 64) -> Image.Image:
     return image.resize((size, size), Image.Resampling.LANCZOS)
 
 
-def icon_state(status: dict[str, Any], raising: bool) -> IconState:
-    """The state the icon shows for a ``status --json`` document."""
-    if status.get("paused"):
+def icon_state(status: Status, raising: bool) -> IconState:
+    """The state the icon shows for the running instance's status."""
+    if status.paused:
         return IconState.PAUSED
     if raising:
         return IconState.RAISING
-    auth = status["auth"]["state"]
-    telegram = (status.get("telegram") or {}).get("state")
-    if AuthState(auth).needs_user or telegram == "misconfigured":
+    if status.auth_state.needs_user or status.telegram.state is ChannelState.MISCONFIGURED:
         return IconState.ATTENTION
-    if nothing_planned(status) not in (None, "waiting"):
+    if status.nothing_planned() not in (None, NothingPlanned.WAITING):
         return IconState.ATTENTION  # nothing will be raised: never shown as "ok"
-    if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
+    if status.failing:
         return IconState.ERROR
     return IconState.OK

@@ -1,4 +1,4 @@
-"""The tray menu as plain data, built from the ``status --json`` document.
+"""The tray menu as plain data, built from the running instance's :class:`Status`.
 
 Kept free of pystray so it can be built and checked anywhere; ``app.py`` turns it
 into the backend's menu. Each item names an action (``raise_all``, ``raise:<id>``,
@@ -8,11 +8,11 @@ into the backend's menu. Each item names an action (``raise_all``, ``raise:<id>`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import tzinfo
 
-from tray_app.adapters.control import earliest_next_raise, item_next_raise
-from tray_app.core.models import AuthState
+from tray_app import APP_NAME
+from tray_app.core.events import ChannelState
+from tray_app.core.views import ResumeStatus, Status
 from tray_app.i18n import t
 from tray_app.i18n.text import local_time, nothing_planned_text, reason_text
 
@@ -29,83 +29,72 @@ class Item:
 SEPARATOR = Item("-")
 
 
-def status_line(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
+def status_line(status: Status, language: str, tz: tzinfo | None = None) -> str:
     """The one line that says whether all is well, and if not, what to do."""
-    auth = status["auth"]
-    if status.get("paused"):
+    if status.paused:
         return t("tray.paused", language)
-    if AuthState(auth["state"]).needs_user:
-        return auth_text_short(auth["state"], language)
-    telegram = status.get("telegram") or {}
-    if telegram.get("state") == "misconfigured":
+    if status.auth_state.needs_user:
+        return t(f"tray.auth.{status.auth_state.value}", language)
+    if status.telegram.state is ChannelState.MISCONFIGURED:
         return t("tray.telegram_problem", language)
     why = nothing_planned_text(status, language)
     if why:
         return why
-    if any(r["enabled"] and r["last_outcome"] == "failed" for r in status["resumes"]):
+    if status.failing:
         return t("tray.failing", language)
-    return t("tray.ok", language, next=local_time(earliest_next_raise(status), language, tz))
+    return t("tray.ok", language, next=local_time(status.earliest_next_raise(), language, tz))
 
 
-def auth_text_short(state: str, language: str) -> str:
-    try:
-        return t(f"tray.auth.{state}", language)
-    except KeyError:
-        return state
+def tooltip(status: Status, language: str, tz: tzinfo | None = None) -> str:
+    return f"{APP_NAME} — {status_line(status, language, tz)}"
 
 
-def tooltip(status: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
-    return f"HH Raiser — {status_line(status, language, tz)}"
-
-
-def resume_line(resume: dict[str, Any], language: str, tz: tzinfo | None = None) -> str:
+def resume_line(resume: ResumeStatus, language: str, tz: tzinfo | None = None) -> str:
     """Title, last raise and its outcome, next raise (or why there is none)."""
-    title = resume["title"]
-    if not resume["enabled"]:
+    title = resume.title
+    if not resume.enabled:
         return t("tray.resume_disabled", language, title=title)
-    if resume["note"] == "refused" and resume["next_raise_at"]:
+    if resume.note == "refused" and resume.next_raise_at:
         return t(
             "tray.resume_refused",
             language,
             title=title,
-            next=local_time(item_next_raise(resume), language, tz),
+            next=local_time(resume.next_raise_at, language, tz),
         )
-    if resume["note"]:
+    if resume.note:
         return t(
             "tray.resume_blocked",
             language,
             title=title,
-            reason=reason_text(resume["note"], language),
+            reason=reason_text(resume.note, language),
         )
-    upcoming = local_time(item_next_raise(resume), language, tz)
-    last, outcome = resume["last_raise_at"], resume["last_outcome"]
-    if not last or not outcome:
+    upcoming = local_time(resume.next_raise_at, language, tz)
+    if resume.last_raise_at is None or resume.last_outcome is None:
         return t("tray.resume_new", language, title=title, next=upcoming)
     return t(
         "tray.resume",
         language,
         title=title,
-        last=local_time(datetime.fromisoformat(last), language, tz),
-        outcome=t(f"outcome_name.{outcome}", language),
+        last=local_time(resume.last_raise_at, language, tz),
+        outcome=t(f"outcome_name.{resume.last_outcome.value}", language),
         next=upcoming,
     )
 
 
 def build_menu(
-    status: dict[str, Any],
+    status: Status,
     *,
     autostart: bool | None,
     language: str,
     tz: tzinfo | None = None,
 ) -> tuple[Item, ...]:
     """``autostart`` None: this system has no start-at-login writer (item disabled)."""
-    resumes = status["resumes"]
+    resumes = status.resumes
     items: list[Item] = [Item(status_line(status, language, tz), enabled=False), SEPARATOR]
     if not resumes:
         items.append(Item(t("status.no_resumes", language), enabled=False))
     items.extend(
-        Item(resume_line(r, language, tz), f"toggle:{r['id']}", checked=bool(r["enabled"]))
-        for r in resumes
+        Item(resume_line(r, language, tz), f"toggle:{r.id}", checked=r.enabled) for r in resumes
     )
     items.append(SEPARATOR)
     items.append(Item(t("tray.raise_all", language), "raise_all", enabled=bool(resumes)))
@@ -113,10 +102,10 @@ def build_menu(
         Item(
             t("tray.raise_one", language),
             enabled=bool(resumes),
-            submenu=tuple(Item(r["title"], f"raise:{r['id']}") for r in resumes),
+            submenu=tuple(Item(r.title, f"raise:{r.id}") for r in resumes),
         )
     )
-    paused = bool(status.get("paused"))
+    paused = status.paused
     items.append(Item(t("tray.resume_raising" if paused else "tray.pause", language), "pause"))
     items.append(SEPARATOR)
     items.append(
