@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 
 from tray_app.core.auth_gate import AuthGate
@@ -43,7 +43,7 @@ from tray_app.core.events import (
     TransientFailure,
 )
 from tray_app.core.models import Attempt, AuthState, Outcome, Resume
-from tray_app.core.planner import DEFAULT_INTERVAL, PlanRules, backoff, plan_raise
+from tray_app.core.planner import PlanRules, backoff, hh_interval, hh_window, plan_raise
 from tray_app.core.ports import AttemptLog, PlanSettings, Transport
 from tray_app.core.redact import redactor
 from tray_app.core.views import NotDue, ResumeStatus, Snapshot
@@ -85,9 +85,6 @@ def _raised_between(before: Resume, after: Resume) -> bool:
     return _moved(after.updated_at, before.updated_at) or _moved(
         after.next_publish_at, before.next_publish_at
     )
-
-
-LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -287,26 +284,6 @@ class Engine:
             track.jitter_for = key
         return track.jitter
 
-    @staticmethod
-    def _window(resume: Resume) -> datetime:
-        """When hh.ru allows the next raise, on its clock: ``next_publish_at`` (API) or
-        last raise + 4 h (site), whatever ``can_publish_or_update`` says. A live
-        resume without either is taken as due: hh.ru's answer to the raise decides."""
-        if resume.next_publish_at is not None:
-            return resume.next_publish_at
-        if resume.updated_at is not None:
-            return resume.updated_at + DEFAULT_INTERVAL
-        return LONG_AGO
-
-    @staticmethod
-    def _interval(resume: Resume) -> timedelta:
-        """hh.ru's cooldown as its own dates show it (4 h today), for the anchor and
-        for when a refused resume is asked again."""
-        last, window = resume.updated_at, resume.next_publish_at
-        if last and window and window > last:
-            return window - last
-        return DEFAULT_INTERVAL
-
     def _plan(self, track: _Track, settings: PlanSettings, now: datetime) -> datetime | None:
         resume = track.resume
         if (
@@ -318,11 +295,11 @@ class Engine:
         ):
             return None
         planned = plan_raise(
-            self._server_clock.to_local(self._window(resume)),
+            self._server_clock.to_local(hh_window(resume)),
             self._rules(settings),
             now=now,
             jitter=self._jitter(track, settings),
-            interval=self._interval(resume),
+            interval=hh_interval(resume),
         )
         for later in (track.retry_at, track.refused_until):
             if later is not None and later > planned:
@@ -432,7 +409,7 @@ class Engine:
                     )
                 )
                 continue
-            window = self._server_clock.to_local(self._window(resume))
+            window = self._server_clock.to_local(hh_window(resume))
             if window > self._clock.now():
                 results.append(NotDue(resume.id, resume.title, track.next_raise_at or window))
                 continue
@@ -489,7 +466,7 @@ class Engine:
         self.refresh(told_by_caller=track.resume.id)
         track = self._tracks.get(track.resume.id, track)
         if track.resume.raisable:
-            track.refused_until = self._clock.now() + self._interval(track.resume)
+            track.refused_until = self._clock.now() + hh_interval(track.resume)
             reason = "refused"
         else:
             reason = track.resume.standing.value

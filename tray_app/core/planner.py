@@ -1,17 +1,19 @@
 """When to raise a resume: pure functions of the server's window and the user's rules.
 
-The window comes from hh.ru (``next_publish_at``, converted to our clock by
-:class:`ServerClock`); margin and jitter push it later; an anchor time shifts the
-4-hour chain once so that one raise a day lands at the chosen local time; active
-hours move a raise to the next allowed local time. Nothing here ever moves a raise
-earlier than the window.
+The window comes from hh.ru's dates (:func:`hh_window`: ``next_publish_at``, or the last
+raise + 4 h on the website), converted to our clock by :class:`ServerClock`; margin and
+jitter push it later; an anchor time shifts the 4-hour chain once so that one raise a
+day lands at the chosen local time; active hours move a raise to the next allowed local
+time. Nothing here ever moves a raise earlier than the window.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from tray_app.core.models import Resume
 
 DEFAULT_INTERVAL = timedelta(hours=4)
 MAX_ANCHOR_DRIFT = timedelta(minutes=15)
@@ -21,6 +23,29 @@ Each raise comes a few seconds after the window (margin, network), and hh.ru cou
 the next window from the raise, so an aligned chain drifts later by about
 6 x margin a day; it is re-aligned (one long wait) only when the drift passes this.
 """
+
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def hh_window(resume: Resume) -> datetime:
+    """When hh.ru allows the next raise, on its clock: ``next_publish_at`` (API) or
+    last raise + 4 h (site), whatever ``can_publish_or_update`` says. A live resume
+    without either is taken as due: hh.ru's answer to the raise decides."""
+    if resume.next_publish_at is not None:
+        return resume.next_publish_at
+    if resume.updated_at is not None:
+        return resume.updated_at + DEFAULT_INTERVAL
+    return LONG_AGO
+
+
+def hh_interval(resume: Resume) -> timedelta:
+    """hh.ru's cooldown as its own dates show it (4 h today), for the anchor and for
+    when a refused resume is asked again."""
+    last, window = resume.updated_at, resume.next_publish_at
+    if last and window and window > last:
+        return window - last
+    return DEFAULT_INTERVAL
 
 
 @dataclass(frozen=True)
