@@ -14,7 +14,6 @@ from tkinter import ttk
 from tray_app import __version__
 from tray_app.adapters.bundle import asset_path
 from tray_app.adapters.cli.base import Cli, notify_instance
-from tray_app.adapters.cli.telegram import find_chat, send_checked
 from tray_app.adapters.settings_window.form import SettingsForm
 from tray_app.adapters.web_login import (
     cookies_from_firefox,
@@ -28,7 +27,8 @@ from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import Language, NotifyLevel, TransportKind, validate
-from tray_app.telegram.api import BotApi, BotConfig
+from tray_app.telegram.api import BotApi
+from tray_app.telegram.setup import bot_username, find_chat, open_bot, send_checked
 from tray_app.wiring import Runtime
 
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
@@ -256,8 +256,7 @@ class SettingsWindow:
         token = typed or self.runtime.secrets.get(TELEGRAM_BOT_TOKEN)
         if not token:
             raise HHRaiserError(self._text("telegram.reason.not_configured"))
-        targets = self.runtime.telegram_targets
-        return BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
+        return open_bot(self.runtime.telegram_targets, token)
 
     def _with_bot(self, work: Callable[[BotApi], str]) -> None:
         """``work`` on a thread with the bot (found here, on the main thread)."""
@@ -277,15 +276,14 @@ class SettingsWindow:
 
     def _find_chat(self) -> None:
         def work(bot: BotApi) -> str:
-            username = str(bot.get_me().get("username") or "?")
+            username = bot_username(bot)
             waiting = self._text("tgsetup.send_start", username=username, timeout=120)
             self._later(lambda: self.status.set(waiting))
             found = find_chat(bot, 120)
             if found is None:
                 return self._text("tgsetup.no_start", timeout=120)
-            chat_id, name, _offset = found
-            self._later(lambda: self.vars["telegram_chat_id"].set(chat_id))
-            return self._text("tgsetup.found", chat=chat_id, name=name)
+            self._later(lambda: self.vars["telegram_chat_id"].set(found.chat_id))
+            return self._text("tgsetup.found", chat=found.chat_id, name=found.name)
 
         self._with_bot(work)
 
