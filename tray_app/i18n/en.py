@@ -69,6 +69,7 @@ MESSAGES: dict[str, str] = {
     "import.nothing": "{path} holds no known key; nothing imported.",
     "import.partial_tokens": "Both ACCESS_TOKEN and REFRESH_TOKEN are needed; the file has only one.",
     "login.need_client": "Set your dev.hh.ru application's client_id first: hh-raiser config set client_id YOUR_ID",
+    "login.need_secret": "Your dev.hh.ru application's client_secret is needed: enter it in the client_secret field.",
     "login.secret_prompt": "Application client_secret (hidden): ",
     "login.open": "Open in a browser and allow access:\n{url}",
     "login.waiting": "Waiting for hh.ru's redirect to {redirect} (up to {timeout} s)…",

@@ -69,6 +69,7 @@ MESSAGES: dict[str, str] = {
     "import.nothing": "В {path} нет ни одного известного ключа; ничего не импортировано.",
     "import.partial_tokens": "Нужны оба токена, ACCESS_TOKEN и REFRESH_TOKEN; в файле только один.",
     "login.need_client": "Нужен client_id вашего приложения с dev.hh.ru: hh-raiser config set client_id ВАШ_ID",
+    "login.need_secret": "Нужен client_secret вашего приложения с dev.hh.ru: впишите его в поле client_secret.",
     "login.secret_prompt": "client_secret приложения (ввод скрыт): ",
     "login.open": "Откройте в браузере и разрешите доступ:\n{url}",
     "login.waiting": "Жду ответа hh.ru на {redirect} (до {timeout} с)…",
