@@ -106,6 +106,7 @@ class OAuthFailure(StrEnum):
     DENIED = "denied"  # ``detail``: hh.ru's error, or "no code"
     FOREIGN_STATE = "foreign_state"  # a pasted answer to someone else's request
     NO_REDIRECT = "no_redirect"  # timed out or stopped, and no paste fallback
+    PORT_BUSY = "port_busy"  # ``port``: no listener, and no paste fallback either
     EXCHANGE_FAILED = "exchange_failed"  # ``error``: why hh.ru gave no tokens
 
 
@@ -119,6 +120,7 @@ class OAuthSignIn:
     failure: OAuthFailure | None = None
     detail: str = ""
     error: HHRaiserError | None = None
+    port: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -165,7 +167,10 @@ def sign_in_oauth(
         try:
             receiver = LoopbackReceiver(port, state, settings.language)
         except OSError as exc:
-            progress(PortBusy(port, str(exc.strerror or exc)))
+            busy = str(exc.strerror or exc)
+            if paste is None:
+                return OAuthSignIn(failure=OAuthFailure.PORT_BUSY, detail=busy, port=port)
+            progress(PortBusy(port, busy))
     progress(OpenAuthorizeUrl(url))
     code: str | None = None
     if receiver is not None:

@@ -75,6 +75,7 @@ MESSAGES: dict[str, str] = {
     "login.waiting": "Waiting for hh.ru's redirect to {redirect} (up to {timeout} s)…",
     "login.paste": "Paste the address hh.ru redirected you to (or just the code): ",
     "login.port_busy": "Port {port} is busy ({detail}); falling back to pasting the code.",
+    "login.port_taken": "Port {port} is busy ({detail}): another program uses it. Close it or change redirect_port; it must match the redirect URI of your dev.hh.ru application.",
     "login.timeout": "hh.ru did not redirect the browser in time.",
     "login.denied": "Access was not granted: {detail}",
     "login.state": "Rejected an answer with a foreign state.",

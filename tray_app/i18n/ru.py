@@ -75,6 +75,7 @@ MESSAGES: dict[str, str] = {
     "login.waiting": "Жду ответа hh.ru на {redirect} (до {timeout} с)…",
     "login.paste": "Вставьте адрес, на который вас перенаправил hh.ru (или только code): ",
     "login.port_busy": "Порт {port} занят ({detail}); перейдите к ручному вводу кода.",
+    "login.port_taken": "Порт {port} занят ({detail}): его использует другая программа. Закройте её или смените redirect_port — он должен совпадать с redirect URI вашего приложения на dev.hh.ru.",
     "login.timeout": "hh.ru не перенаправил браузер вовремя.",
     "login.denied": "Доступ не разрешён: {detail}",
     "login.state": "Ответ с чужим state отклонён.",

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli, notify_instance
+from tray_app.adapters.login_text import failure_text, step_text
 from tray_app.adapters.usecases import (
     CheckingSession,
     CookieFile,
@@ -19,13 +20,7 @@ from tray_app.adapters.usecases import (
     EnvRefusal,
     FirefoxCookies,
     ImportedSecret,
-    OAuthFailure,
-    OAuthSignIn,
-    OAuthStep,
-    OpenAuthorizeUrl,
-    PortBusy,
     UsingFirefoxProfile,
-    WaitingForRedirect,
     WebStep,
     import_env,
     sign_in_oauth,
@@ -34,7 +29,6 @@ from tray_app.adapters.usecases import (
 from tray_app.adapters.web_login import done_text, problem_text
 from tray_app.core.errors import SessionImportError, SignInNeeded
 from tray_app.i18n import t
-from tray_app.i18n.text import error_text
 from tray_app.storage.proxy import save_telegram_proxy
 from tray_app.storage.secrets import SecretStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
@@ -111,31 +105,6 @@ def _resumes_label(enabled: tuple[str, ...] | None, lang: str) -> str:
     return t("import.resume", lang, id=to_text(enabled))
 
 
-def oauth_step_text(step: OAuthStep, lang: str) -> str:
-    if isinstance(step, PortBusy):
-        return t("login.port_busy", lang, port=step.port, detail=step.detail)
-    if isinstance(step, OpenAuthorizeUrl):
-        return t("login.open", lang, url=step.url)
-    if isinstance(step, WaitingForRedirect):
-        return t("login.waiting", lang, redirect=step.redirect, timeout=int(step.timeout))
-    return t("login.timeout", lang)
-
-
-def oauth_failure_text(result: OAuthSignIn, lang: str) -> str:
-    """Why an OAuth sign-in stored no tokens, for the user."""
-    if result.error is not None:
-        return error_text(result.error, lang)
-    if result.failure == OAuthFailure.NO_CLIENT_ID:
-        return t("login.need_client", lang)
-    if result.failure == OAuthFailure.NO_CLIENT_SECRET:
-        return t("login.need_secret", lang)
-    if result.failure == OAuthFailure.FOREIGN_STATE:
-        return t("login.state", lang)
-    if result.failure == OAuthFailure.NO_REDIRECT:
-        return t("login.timeout", lang)
-    return t("login.denied", lang, detail=result.detail)
-
-
 def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     if args.web or args.cookies is not None or args.firefox is not None:
         return _login_web(cli, args)
@@ -147,7 +116,7 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
             open_browser=cli.open_browser,
             ask_secret=lambda: cli.secret_prompt(t("login.secret_prompt", lang)),
             paste=lambda: cli.prompt(t("login.paste", lang)),
-            progress=lambda step: cli.say(oauth_step_text(step, lang)),
+            progress=lambda step: cli.say(step_text(step, lang)),
             timeout=args.timeout,
             paste_only=args.paste,
             stop=cli.stop,
@@ -155,7 +124,7 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if not result.ok:
-        cli.complain(oauth_failure_text(result, lang))
+        cli.complain(failure_text(result, lang))
         return EXIT_SIGN_IN if isinstance(result.error, SignInNeeded) else EXIT_FAILURE
     cli.say(t("login.done", lang, backend=runtime.secrets.backend_name))
     if result.api_closed:
