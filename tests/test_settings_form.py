@@ -29,6 +29,7 @@ from tray_app.wiring import Runtime
 
 from .conftest import CHAT, make_runtime
 from .desktop import desktop, wait_for_window, window_gone, xdotool  # noqa: F401
+from .test_login import browser_that_approves, free_port
 
 
 @pytest.fixture
@@ -156,13 +157,14 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
     window on another virtual screen would die with it.)"""
     import tkinter
 
-    from tray_app.adapters.cli.base import Cli
     from tray_app.adapters.settings_window.window import SettingsWindow
 
     monkeypatch.setenv("DISPLAY", desktop["DISPLAY"])
-    runtime = make_runtime(tg_environ, keyring_backend, sim, with_tokens=False)
+    runtime = make_runtime(
+        tg_environ, keyring_backend, sim, with_tokens=False, redirect_port=free_port()
+    )
     root = tkinter.Tk()
-    window = SettingsWindow(Cli(environ=tg_environ, keyring_backend=keyring_backend), runtime, root)
+    window = SettingsWindow(runtime, root, environ=tg_environ, open_browser=browser_that_approves)
 
     def pump_until(text: str) -> None:
         deadline = time.monotonic() + 20
@@ -177,6 +179,12 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         window._web_session(from_firefox=False)
 
     try:
+        # the browser sign-in: the OAuth use-case on a worker thread, its result shown
+        window.vars["client_id"].set(sim.config.client_id)
+        window.vars["client_secret"].set(sim.config.client_secret)
+        window._sign_in()
+        pump_until("Вход выполнен")
+        assert TokenStore(runtime.secrets).load() is not None
         window.vars["telegram_bot_token"].set(tg.token)
         window._find_chat()
         pump_until("Нашёл чат")

@@ -1,4 +1,6 @@
-"""Signing in to hh.ru with OAuth: browser, loopback redirect, or a pasted code.
+"""The low-level OAuth redirect machinery: the authorize URL, the loopback listener,
+and parsing what the user pastes. The sign-in flow itself is
+:func:`tray_app.adapters.usecases.sign_in_oauth`.
 
 hh.ru only accepts a ``redirect_uri`` registered for the application (port
 included), so the listener binds one fixed, configurable port on 127.0.0.1, takes
@@ -7,9 +9,7 @@ exactly one request whose ``state`` matches, answers it and closes.
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -29,10 +29,6 @@ def authorize_url(oauth_base: str, client_id: str, state: str, redirect: str) ->
         {"response_type": "code", "client_id": client_id, "state": state, "redirect_uri": redirect}
     )
     return f"{oauth_base.rstrip('/')}/oauth/authorize?{query}"
-
-
-class LoginError(Exception):
-    """Sign-in did not produce a code; the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -93,59 +89,18 @@ class LoopbackReceiver:
             self.result = result
             self._done.set()
 
-    def wait(self, timeout: float) -> Redirect | None:
-        """Serves until the matching redirect arrives or ``timeout`` passes; then closes."""
+    def wait(self, timeout: float, stop: threading.Event | None = None) -> Redirect | None:
+        """Serves until the matching redirect arrives, ``timeout`` passes or ``stop``
+        is set (the window closed); then closes."""
         self._server.timeout = 0.5
         deadline = threading.Event()
         timer = threading.Timer(timeout, deadline.set)
         timer.start()
+        stop = stop or threading.Event()
         try:
-            while not self._done.is_set() and not deadline.is_set():
+            while not self._done.is_set() and not deadline.is_set() and not stop.is_set():
                 self._server.handle_request()
         finally:
             timer.cancel()
             self._server.server_close()
         return self.result
-
-
-def obtain_code(
-    *,
-    oauth_base: str,
-    client_id: str,
-    port: int,
-    language: str,
-    open_browser: Callable[[str], bool],
-    prompt: Callable[[str], str],
-    say: Callable[[str], None],
-    timeout: float = 300.0,
-    paste_only: bool = False,
-) -> str:
-    """Runs the browser flow; falls back to a pasted code when it cannot finish."""
-    state = secrets.token_urlsafe(24)
-    redirect = redirect_uri(port)
-    url = authorize_url(oauth_base, client_id, state, redirect)
-    receiver: LoopbackReceiver | None = None
-    if not paste_only:
-        try:
-            receiver = LoopbackReceiver(port, state, language)
-        except OSError as exc:
-            say(t("login.port_busy", language, port=port, detail=exc.strerror or exc))
-    say(t("login.open", language, url=url))
-    if receiver is not None:
-        open_browser(url)
-        say(t("login.waiting", language, redirect=redirect, timeout=int(timeout)))
-        result = receiver.wait(timeout)
-        if result is None:
-            say(t("login.timeout", language))
-        elif result.error or not result.code:
-            raise LoginError(t("login.denied", language, detail=result.error or "no code"))
-        else:
-            return result.code
-    pasted = parse_redirect(prompt(t("login.paste", language)))
-    if pasted.error:
-        raise LoginError(t("login.denied", language, detail=pasted.error))
-    if pasted.state is not None and pasted.state != state:
-        raise LoginError(t("login.state", language))
-    if not pasted.code:
-        raise LoginError(t("login.denied", language, detail="no code"))
-    return pasted.code

@@ -1,34 +1,37 @@
-"""Settings and credentials: ``config``, ``import-env``, ``login``."""
+"""Settings and credentials: ``config``, ``import-env``, ``login``.
+
+The sign-in and import logic are use-cases (:mod:`tray_app.adapters.usecases`); these
+commands read arguments, prompt, and print the use-cases' results.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli, notify_instance
-from tray_app.adapters.login import LoginError, obtain_code, redirect_uri
-from tray_app.adapters.web_login import (
-    cookies_from_firefox,
-    cookies_from_text,
-    done_text,
-    problem_text,
-    sign_in_with_cookies,
+from tray_app.adapters.login_text import failure_text, step_text
+from tray_app.adapters.usecases import (
+    CheckingSession,
+    CookieFile,
+    CookieSource,
+    CookieText,
+    EnvImport,
+    EnvRefusal,
+    FirefoxCookies,
+    ImportedSecret,
+    UsingFirefoxProfile,
+    WebStep,
+    import_env,
+    sign_in_oauth,
+    sign_in_web,
 )
-from tray_app.core.errors import (
-    ApplicantApiClosed,
-    ConfigError,
-    RemoteError,
-    SessionExpired,
-    SessionImportError,
-)
-from tray_app.core.models import TokenPair, TransportKind
+from tray_app.adapters.web_login import done_text, problem_text
+from tray_app.core.errors import SessionImportError, SignInNeeded
 from tray_app.i18n import t
-from tray_app.storage.envfile import EnvFileError, read_env
 from tray_app.storage.proxy import save_telegram_proxy
-from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
+from tray_app.storage.secrets import SecretStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
-from tray_app.wiring import Runtime
 
 
 def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
@@ -53,61 +56,45 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
-    lang = cli.language
-    path = Path(args.path)
-    try:
-        env = read_env(path)
-    except EnvFileError as exc:
-        cli.complain(t("import.bad", lang, path=path, line=exc.line_number, reason=exc.reason))
+    result = import_env(Path(args.path), cli.runtime)
+    if result.refused is not None:
+        cli.complain(_refusal_text(result, cli.language))
         return EXIT_FAILURE
-    values = env.values
-    if ("ACCESS_TOKEN" in values) != ("REFRESH_TOKEN" in values):
-        cli.complain(t("import.partial_tokens", lang))
+    if result.skipped:
+        cli.complain(t("import.unknown", cli.language, keys=", ".join(result.skipped)))
+    if not result.imported_anything:
+        cli.complain(t("import.nothing", cli.language, path=result.path))
         return EXIT_FAILURE
-    setting_keys = {
-        "RESUME_ID": "enabled_resumes",
-        "CLIENT_ID": "client_id",
-        "CONTACT_EMAIL": "contact_email",
-        "CHAT_ID": "telegram_chat_id",
-    }
-    updates: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in setting_keys:
-            try:
-                updates[setting_keys[key]] = validate(setting_keys[key], value)
-            except ConfigError as exc:
-                line = env.line_of[key]
-                cli.complain(t("import.bad", lang, path=path, line=line, reason=exc))
-                return EXIT_FAILURE
-    runtime = cli.runtime()  # fails clearly without a keyring, before anything is written
-    items: list[str] = []
-    if "ACCESS_TOKEN" in values:
-        TokenStore(runtime.secrets).save(TokenPair(values["ACCESS_TOKEN"], values["REFRESH_TOKEN"]))
-        items.append(t("import.tokens", lang))
-    if values.get("CLIENT_SECRET"):
-        runtime.secrets.set(CLIENT_SECRET, values["CLIENT_SECRET"])
-        items.append(t("import.client_secret", lang))
-    if values.get("TELEGRAM_TOKEN"):
-        runtime.secrets.set(TELEGRAM_BOT_TOKEN, values["TELEGRAM_TOKEN"])
-        items.append(t("import.telegram", lang))
-    runtime.close()
-    if updates:
-        runtime.settings.update(**updates)
+    items = ", ".join(import_items(result, cli.language))
+    cli.say(t("import.done", cli.language, path=result.path, items=items))
+    notify_instance(cli, "credentials")
+    return EXIT_OK
+
+
+def _refusal_text(result: EnvImport, lang: str) -> str:
+    if result.refused == EnvRefusal.PARTIAL_TOKENS:
+        return t("import.partial_tokens", lang)
+    return t("import.bad", lang, path=result.path, line=result.line, reason=result.reason)
+
+
+_SECRET_LABELS = {
+    ImportedSecret.TOKENS: "import.tokens",
+    ImportedSecret.CLIENT_SECRET: "import.client_secret",
+    ImportedSecret.TELEGRAM_TOKEN: "import.telegram",
+}
+
+
+def import_items(result: EnvImport, lang: str) -> list[str]:
+    """What was imported, secrets first, in words."""
+    items = [t(_SECRET_LABELS[secret], lang) for secret in result.secrets]
     labels = {
         "enabled_resumes": lambda v: _resumes_label(v, lang),
         "client_id": lambda v: t("import.client_id", lang),
         "contact_email": lambda v: t("import.email", lang),
         "telegram_chat_id": lambda v: t("import.chat", lang, id=v),
     }
-    items.extend(labels[key](value) for key, value in updates.items())
-    if env.unknown_keys:
-        cli.complain(t("import.unknown", lang, keys=", ".join(env.unknown_keys)))
-    if not items:
-        cli.complain(t("import.nothing", lang, path=path))
-        return EXIT_FAILURE
-    cli.say(t("import.done", lang, path=path, items=", ".join(items)))
-    notify_instance(cli, "credentials")
-    return EXIT_OK
+    items.extend(labels[key](value) for key, value in result.settings)
+    return items
 
 
 def _resumes_label(enabled: tuple[str, ...] | None, lang: str) -> str:
@@ -124,66 +111,34 @@ def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
     lang = cli.language
     runtime = cli.runtime()
     try:
-        settings = runtime.settings()
-        if not settings.client_id:
-            cli.complain(t("login.need_client", lang))
-            return EXIT_FAILURE
-        secret = runtime.secrets.get(CLIENT_SECRET)
-        if not secret:
-            secret = cli.secret_prompt(t("login.secret_prompt", lang)).strip()
-            runtime.secrets.set(CLIENT_SECRET, secret)
-        code = obtain_code(
-            oauth_base=runtime.endpoints.oauth,
-            client_id=settings.client_id,
-            port=settings.redirect_port,
-            language=lang,
+        result = sign_in_oauth(
+            runtime,
             open_browser=cli.open_browser,
-            prompt=cli.prompt,
-            say=cli.say,
+            ask_secret=lambda: cli.secret_prompt(t("login.secret_prompt", lang)),
+            paste=lambda: cli.prompt(t("login.paste", lang)),
+            progress=lambda step: cli.say(step_text(step, lang)),
             timeout=args.timeout,
             paste_only=args.paste,
+            stop=cli.stop,
         )
-        runtime.tokens.exchange_code(
-            code,
-            client_id=settings.client_id,
-            client_secret=secret,
-            redirect_uri=redirect_uri(settings.redirect_port),
-        )
-        api_closed = _applicant_api_closed(runtime)
-    except LoginError as exc:
-        cli.complain(str(exc))
-        return EXIT_FAILURE
     finally:
         runtime.close()
+    if not result.ok:
+        cli.complain(failure_text(result, lang))
+        return EXIT_SIGN_IN if isinstance(result.error, SignInNeeded) else EXIT_FAILURE
     cli.say(t("login.done", lang, backend=runtime.secrets.backend_name))
-    if api_closed:
+    if result.api_closed:
         cli.complain(t("login.api_closed", lang))
-    else:  # signing in to the API means raising through it (it works)
-        runtime.settings.update(transport=TransportKind.API)
     notify_instance(cli, "credentials")
     return EXIT_OK
 
 
-def _applicant_api_closed(runtime: Runtime) -> bool:
-    """After an OAuth sign-in: does hh.ru still serve this application's resumes?"""
-    try:
-        runtime.api.list_resumes()
-    except ApplicantApiClosed:
-        return True
-    except RemoteError:
-        return False  # anything else shows up, with its own message, when raising
-    return False
-
-
-def _read_cookie_text(cli: Cli, source: str | None, host: str) -> str:
-    if source not in (None, "-"):
-        try:
-            return Path(source).expanduser().read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SessionImportError(f"{source}: {exc}") from None
+def _read_cookie_text(cli: Cli, host: str, *, whole: bool) -> str:
+    """The session on stdin: all of it (``--cookies -``, a pipe), or pasted
+    interactively up to an empty line."""
     if cli.stdin is None:  # a windowed build started without a console
         raise SessionImportError("no input: use --cookies FILE or --firefox")
-    if source == "-" or not cli.stdin.isatty():
+    if whole or not cli.stdin.isatty():
         return cli.stdin.read()
     cli.say(t("web.paste", cli.language, host=host))
     lines = []
@@ -194,27 +149,38 @@ def _read_cookie_text(cli: Cli, source: str | None, host: str) -> str:
     return "".join(lines)
 
 
+def web_step_text(step: WebStep, lang: str) -> str:
+    if isinstance(step, UsingFirefoxProfile):
+        return t("web.firefox_profile", lang, profile=step.profile)
+    assert isinstance(step, CheckingSession)
+    return t("web.checking", lang, host=step.host)
+
+
 def _login_web(cli: Cli, args: argparse.Namespace) -> int:
     """``login --web``: the session from the user's browser, checked, then stored."""
     lang = cli.language
     runtime = cli.runtime()
     try:
         host = validate("web_host", args.host) if args.host else runtime.settings().web_host
+        source: CookieSource
         if args.firefox is not None:
             profile = Path(args.firefox).expanduser() if args.firefox else None
-            cookies, used = cookies_from_firefox(host, runtime, profile, cli.environ)
-            cli.say(t("web.firefox_profile", lang, profile=used))
-            source = f"Firefox {used.name}"
+            source = FirefoxCookies(profile, cli.environ)
+        elif args.cookies not in (None, "-"):
+            source = CookieFile(args.cookies)
         else:
-            cookies = cookies_from_text(_read_cookie_text(cli, args.cookies, host), host, runtime)
-            source = "cookies file" if args.cookies not in (None, "-") else "pasted cookies"
-        cli.say(t("web.checking", lang, host=host))
-        login = sign_in_with_cookies(runtime, cookies, host, source)
-    except (SessionImportError, RemoteError) as exc:
-        cli.complain(problem_text(exc, host, lang))
-        return EXIT_SIGN_IN if isinstance(exc, SessionExpired) else EXIT_FAILURE
+            try:
+                source = CookieText(_read_cookie_text(cli, host, whole=args.cookies == "-"))
+            except SessionImportError as exc:
+                cli.complain(problem_text(exc, host, lang))
+                return EXIT_FAILURE
+        result = sign_in_web(runtime, host, source, lambda step: cli.say(web_step_text(step, lang)))
     finally:
         runtime.close()
-    cli.say(done_text(login, runtime.secrets.backend_name, lang))
+    if result.login is None:
+        assert result.error is not None
+        cli.complain(problem_text(result.error, host, lang))
+        return EXIT_SIGN_IN if result.needs_sign_in else EXIT_FAILURE
+    cli.say(done_text(result.login, runtime.secrets.backend_name, lang))
     notify_instance(cli, "credentials")
     return EXIT_OK

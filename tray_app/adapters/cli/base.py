@@ -18,7 +18,7 @@ from typing import TextIO
 
 from keyring.backend import KeyringBackend
 
-from tray_app.adapters.control import ControlClient, InstanceUnavailable
+from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
 from tray_app.i18n import t
 from tray_app.storage.paths import AppPaths, app_paths
@@ -80,11 +80,9 @@ class Cli:
 
 
 def notify_instance(cli: Cli, what: str) -> None:
-    try:
-        ControlClient(cli.paths.control_file).reload(what)
-    except InstanceUnavailable:
-        return
-    except (RuntimeError, OSError) as exc:  # saved; only the live pick-up failed
-        cli.complain(t("err.instance", cli.language, detail=exc))
-        return
-    cli.say(t("config.applied", cli.language))
+    """Presents :func:`tell_instance`: silent when no instance runs."""
+    told = tell_instance(cli.paths, what)
+    if told.reply == InstanceReply.FAILED:  # saved; only the live pick-up failed
+        cli.complain(t("err.instance", cli.language, detail=told.detail))
+    elif told.reply == InstanceReply.APPLIED:
+        cli.say(t("config.applied", cli.language))

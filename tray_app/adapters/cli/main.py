@@ -109,7 +109,9 @@ def cmd_settings(cli: Cli, args: argparse.Namespace) -> int:
         except tkinter.TclError as exc:
             cli.complain(t("settings.no_display", cli.language, detail=exc))
             return EXIT_FAILURE
-        SettingsWindow(cli, runtime, root, tab=args.tab).run()
+        SettingsWindow(
+            runtime, root, tab=args.tab, environ=cli.environ, open_browser=cli.open_browser
+        ).run()
     finally:
         runtime.close()
     return EXIT_OK

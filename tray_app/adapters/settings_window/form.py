@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tray_app.adapters.control import ControlClient, InstanceUnavailable
+from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.errors import ConfigError
 from tray_app.core.models import TokenPair
 from tray_app.storage.paths import AppPaths
@@ -121,15 +121,12 @@ class SettingsForm:
         return Saved(settings_changed, credentials_changed, told)
 
     def _tell_instance(self, settings_changed: bool, credentials_changed: bool) -> bool:
-        client = ControlClient(self.paths.control_file)
-        try:
-            if settings_changed:
-                client.reload("settings")
-            if credentials_changed:
-                client.reload("credentials")
-        except InstanceUnavailable:
-            return False
-        except (RuntimeError, OSError):
-            log.exception("saved, but the running instance could not be told")
-            return False
+        """Whether a running instance applied the change at once."""
+        wanted = [("settings", settings_changed), ("credentials", credentials_changed)]
+        for what in (what for what, changed in wanted if changed):
+            told = tell_instance(self.paths, what)
+            if told.reply == InstanceReply.FAILED:
+                log.error("saved, but the running instance could not be told: %s", told.detail)
+            if told.reply != InstanceReply.APPLIED:
+                return False
         return settings_changed or credentials_changed

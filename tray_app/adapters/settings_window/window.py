@@ -1,38 +1,47 @@
 """The settings window's widgets (tkinter). Slow actions (browser sign-in, finding
-the Telegram chat, a test message) run on threads and report back through
-``after``, so the window never freezes."""
+the Telegram chat, a test message) run the same use-cases as the CLI on threads and
+report their results back through the main loop, so the window never freezes."""
 
 from __future__ import annotations
 
-import io
+import logging
 import queue
 import threading
 import tkinter as tk
-from collections.abc import Callable
+import webbrowser
+from collections.abc import Callable, Mapping
 from tkinter import ttk
 
 from tray_app import __version__
 from tray_app.adapters.bundle import asset_path
-from tray_app.adapters.cli.base import Cli, notify_instance
-from tray_app.adapters.cli.telegram import find_chat, send_checked
+from tray_app.adapters.login_text import result_text
 from tray_app.adapters.settings_window.form import SettingsForm
-from tray_app.adapters.web_login import (
-    cookies_from_firefox,
-    cookies_from_text,
-    done_text,
-    problem_text,
-    sign_in_with_cookies,
+from tray_app.adapters.usecases import (
+    CookieSource,
+    CookieText,
+    FirefoxCookies,
+    InstanceReply,
+    OAuthSignIn,
+    sign_in_oauth,
+    sign_in_web,
+    tell_instance,
 )
+from tray_app.adapters.web_login import done_text, problem_text
 from tray_app.core.errors import ConfigError, HHRaiserError
 from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import validate
-from tray_app.telegram.api import BotApi, BotConfig
+from tray_app.telegram.api import BotApi
+from tray_app.telegram.setup import bot_username, find_chat, open_bot, send_checked
 from tray_app.wiring import Runtime
 
+log = logging.getLogger(__name__)
+
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
+SIGN_IN_TIMEOUT = 180.0  # seconds to wait for hh.ru's redirect
+FIND_CHAT_TIMEOUT = 120  # seconds to wait for the /start
 CHOICES: dict[str, tuple[str, ...]] = {
     "notify_level": tuple(NotifyLevel),
     "language": tuple(Language),
@@ -70,12 +79,50 @@ TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+def credentials_changed(runtime: Runtime) -> None:
+    """Tells the running instance; the window has nowhere to show a failure but the
+    log (what was stored stays stored, the instance picks it up when restarted)."""
+    told = tell_instance(runtime.paths, "credentials")
+    if told.reply == InstanceReply.FAILED:
+        log.warning("stored, but the running instance could not be told: %s", told.detail)
+
+
+def sign_in_with_browser(
+    runtime: Runtime,
+    open_browser: Callable[[str], bool],
+    stop: threading.Event,
+    timeout: float = SIGN_IN_TIMEOUT,
+) -> OAuthSignIn:
+    """The window's "sign in with the browser": the OAuth use-case with neither a paste
+    fallback nor a secret prompt (the window's fields hold the client id and secret),
+    then the running instance told."""
+    result = sign_in_oauth(
+        runtime,
+        open_browser=open_browser,
+        ask_secret=None,
+        paste=None,
+        timeout=timeout,
+        stop=stop,
+    )
+    if result.ok:
+        credentials_changed(runtime)
+    return result
+
+
 class SettingsWindow:
     def __init__(
-        self, cli: Cli, runtime: Runtime, root: tk.Tk | None = None, *, tab: str = "hh"
+        self,
+        runtime: Runtime,
+        root: tk.Tk | None = None,
+        *,
+        tab: str = "hh",
+        environ: Mapping[str, str] | None = None,
+        open_browser: Callable[[str], bool] = webbrowser.open,
     ) -> None:
-        self.cli = cli
         self.runtime = runtime
+        self.environ = environ  # where to look for Firefox profiles
+        self.open_browser = open_browser
+        self.stop = threading.Event()  # set on close: a waiting sign-in gives up
         self.form = SettingsForm(runtime.paths, runtime.secrets)
         self.language = runtime.settings().language
         self.root = root or tk.Tk()
@@ -221,6 +268,7 @@ class SettingsWindow:
         return True
 
     def close(self) -> None:
+        self.stop.set()
         self.root.destroy()
 
     def _in_background(self, work: Callable[[], str]) -> None:
@@ -257,8 +305,7 @@ class SettingsWindow:
         token = typed or self.runtime.secrets.get(TELEGRAM_BOT_TOKEN)
         if not token:
             raise HHRaiserError(self._text("telegram.reason.not_configured"))
-        targets = self.runtime.telegram_targets
-        return BotApi(BotConfig(token, targets.api_url(), targets.proxy()))
+        return open_bot(self.runtime.telegram_targets, token)
 
     def _with_bot(self, work: Callable[[BotApi], str]) -> None:
         """``work`` on a thread with the bot (found here, on the main thread)."""
@@ -278,15 +325,14 @@ class SettingsWindow:
 
     def _find_chat(self) -> None:
         def work(bot: BotApi) -> str:
-            username = str(bot.get_me().get("username") or "?")
-            waiting = self._text("tgsetup.send_start", username=username, timeout=120)
+            username = bot_username(bot)
+            waiting = self._text("tgsetup.send_start", username=username, timeout=FIND_CHAT_TIMEOUT)
             self._later(lambda: self.status.set(waiting))
-            found = find_chat(bot, 120)
+            found = find_chat(bot, FIND_CHAT_TIMEOUT, self.stop)
             if found is None:
-                return self._text("tgsetup.no_start", timeout=120)
-            chat_id, name, _offset = found
-            self._later(lambda: self.vars["telegram_chat_id"].set(chat_id))
-            return self._text("tgsetup.found", chat=chat_id, name=name)
+                return self._text("tgsetup.no_start", timeout=FIND_CHAT_TIMEOUT)
+            self._later(lambda: self.vars["telegram_chat_id"].set(found.chat_id))
+            return self._text("tgsetup.found", chat=found.chat_id, name=found.name)
 
         self._with_bot(work)
 
@@ -307,22 +353,21 @@ class SettingsWindow:
         except ConfigError as exc:
             self.status.set(error_text(exc, self.language))
             return
-        text = self.session_text.get("1.0", "end")
+        source: CookieSource = (
+            FirefoxCookies(environ=self.environ)
+            if from_firefox
+            else CookieText(self.session_text.get("1.0", "end"), "settings window")
+        )
         runtime, language = self.runtime, self.language
 
         def work() -> str:
-            try:
-                if from_firefox:
-                    cookies, profile = cookies_from_firefox(host, runtime, environ=self.cli.environ)
-                    source = f"Firefox {profile.name}"
-                else:
-                    cookies, source = cookies_from_text(text, host, runtime), "settings window"
-                login = sign_in_with_cookies(runtime, cookies, host, source)
-            except HHRaiserError as exc:
-                return problem_text(exc, host, language)
-            notify_instance(Cli(environ=self.cli.environ, out=io.StringIO()), "credentials")
+            result = sign_in_web(runtime, host, source)
+            if result.login is None:
+                assert result.error is not None
+                return problem_text(result.error, host, language)
+            credentials_changed(runtime)
             self._later(self._session_taken)
-            return done_text(login, runtime.secrets.backend_name, language)
+            return done_text(result.login, runtime.secrets.backend_name, language)
 
         self._in_background(work)
 
@@ -337,23 +382,20 @@ class SettingsWindow:
         """Saves what is typed (client id and secret), then runs the browser sign-in."""
         if not self.save_quietly():
             return
+        self.runtime.settings.reload_if_changed()  # the form wrote the file, not the runtime
+        runtime, language = self.runtime, self.language
 
         def work() -> str:
-            from tray_app.adapters.cli.main import main
-
-            output = io.StringIO()
-            login_cli = Cli(
-                environ=self.cli.environ,
-                out=output,
-                err=output,
-                keyring_backend=self.cli.keyring_backend,
-                prompt=lambda _text: "",
-                secret_prompt=lambda _text: "",
-            )
-            main(["login", "--timeout", "180"], login_cli)
-            return output.getvalue().strip().splitlines()[-1] if output.getvalue() else ""
+            result = sign_in_with_browser(runtime, self.open_browser, self.stop)
+            if result.ok:
+                self._later(self._account_changed)
+            return result_text(result, runtime.secrets.backend_name, language)
 
         self._in_background(work)
+
+    def _account_changed(self) -> None:
+        """A sign-in may switch the transport: the form shows it, so a later Save keeps it."""
+        self.vars["transport"].set(self.form.store.load().transport)
 
     def save_quietly(self) -> bool:
         errors = self.form.validate(self.values())
