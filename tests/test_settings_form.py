@@ -4,11 +4,13 @@ keyring, and telling the running instance. And the window itself on a virtual sc
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,8 +145,26 @@ def test_the_window_opens_shows_its_tabs_and_closes(
     assert not os.environ.get("HH_RAISER_HOME")  # the test's home only
 
 
+@pytest.fixture
+def tk_garbage_collected() -> Iterator[None]:
+    """Tk objects live in reference cycles. Left to the cyclic collector they are
+    finalized later on whatever thread allocates (a simulator's, a worker's), where
+    each ``__del__`` waits a second for a Tk main loop that is gone ("main thread is
+    not in main loop"), stalling that thread: a later Telegram test timed out so.
+    Collected here, on the main thread, once the test has let go of them; none may
+    be left for later."""
+    import tkinter
+
+    yield
+    gc.collect()
+    kinds = (tkinter.Misc, tkinter.Variable, tkinter.Image)
+    left = [type(o).__name__ for o in gc.get_objects() if isinstance(o, kinds)]
+    assert not left, f"Tk objects still referenced after the test: {left[:10]}"
+
+
 @pytest.mark.integration
 def test_the_window_finds_the_chat_sends_a_test_and_saves(
+    tk_garbage_collected: None,
     desktop: dict[str, str],  # noqa: F811
     tg_environ: dict[str, str],
     keyring_backend: MemoryKeyring,
