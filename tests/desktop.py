@@ -128,3 +128,22 @@ def window_gone(env: dict[str, str], window: str, timeout: float = 10) -> bool:
 def screenshot(env: dict[str, str], path: Path) -> Path:
     subprocess.run(["import", "-window", "root", str(path)], env=env, check=True, timeout=20)
     return path
+
+
+def close_window(env: dict[str, str], window: str) -> None:
+    """What a window manager's close button does: send ``WM_DELETE_WINDOW``. (No
+    window manager runs here, and destroying the X window under a toolkit crashes it.)"""
+    from Xlib import X, display, protocol  # type: ignore[import-untyped]
+
+    screen = display.Display(env["DISPLAY"])
+    try:
+        target = screen.create_resource_object("window", int(window))
+        message = protocol.event.ClientMessage(
+            window=target,
+            client_type=screen.intern_atom("WM_PROTOCOLS"),
+            data=(32, [screen.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]),
+        )
+        target.send_event(message, event_mask=X.NoEventMask)
+        screen.flush()
+    finally:
+        screen.close()

@@ -135,7 +135,7 @@ def test_from_the_firefox_profile_in_use(
     [
         (lambda sim: sim.web.anonymous(), EXIT_SIGN_IN, "не принял эту сессию"),
         (lambda sim: {"hhtoken": "unknown-token-0123456789"}, EXIT_SIGN_IN, "не принял"),
-        (lambda sim: sim.web.login("employer"), EXIT_SIGN_IN, "вошедшего соискателя"),
+        (lambda sim: sim.web.login("employer"), EXIT_SIGN_IN, "не как соискатель"),
     ],
 )
 def test_a_session_that_is_not_a_logged_in_job_seeker_is_refused_and_not_stored(

@@ -241,7 +241,15 @@ class FirefoxCookies:
     environ: Mapping[str, str] | None = None  # where to look for profiles
 
 
-CookieSource = CookieText | CookieFile | FirefoxCookies
+@dataclass(frozen=True)
+class BrowserCookies:
+    """Cookies read from a web view (the sign-in window), HttpOnly ones included."""
+
+    cookies: Mapping[str, str] = field(repr=False)
+    label: str = "sign-in window"
+
+
+CookieSource = CookieText | CookieFile | FirefoxCookies | BrowserCookies
 
 
 @dataclass(frozen=True)
@@ -296,6 +304,8 @@ def sign_in_web(
             cookies, used = cookies_from_firefox(host, runtime, source.profile, source.environ)
             progress(UsingFirefoxProfile(used))
             label = f"Firefox {used.name}"
+        elif isinstance(source, BrowserCookies):
+            cookies, label = dict(source.cookies), source.label
         elif isinstance(source, CookieFile):
             cookies = cookies_from_text(read_cookie_file(source.path), host, runtime)
             label = "cookies file"

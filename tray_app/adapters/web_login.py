@@ -15,9 +15,11 @@ from tray_app.core.errors import (
     AnonymousSession,
     CaptchaRequired,
     HHRaiserError,
+    NotApplicant,
     RemoteError,
     SessionExpired,
     SessionImportError,
+    SignInWindowClosed,
 )
 from tray_app.core.models import Resume, TransportKind
 from tray_app.i18n import t
@@ -93,8 +95,12 @@ def done_text(login: WebLogin, backend: str, language: str) -> str:
 
 def problem_text(exc: HHRaiserError, host: str, language: str) -> str:
     """Why the session was not taken, and what the user can do; nothing was saved."""
+    if isinstance(exc, SignInWindowClosed):
+        return t("window.closed", language)
     if isinstance(exc, SessionImportError):
         return t("web.bad_source", language, detail=exc)
+    if isinstance(exc, NotApplicant):
+        return t("web.not_applicant", language, kind=exc.account_type, host=host)
     if isinstance(exc, AnonymousSession):
         return t("web.anonymous", language, detail=exc, host=host)
     if isinstance(exc, SessionExpired):

@@ -33,6 +33,11 @@ class SessionImportError(HHRaiserError):
     """What the user gave as a website session (cookies) cannot be used; says why."""
 
 
+class SignInWindowClosed(SessionImportError):
+    """The sign-in window was closed (or timed out) before hh.ru showed a logged-in
+    job seeker."""
+
+
 class AlreadyRunningError(HHRaiserError):
     """Another instance holds the per-user lock."""
 
@@ -74,6 +79,15 @@ class SessionExpired(SignInNeeded):
 
 class AnonymousSession(SessionExpired):
     """The cookies belong to a visitor who is not logged in (or not as an applicant)."""
+
+
+class NotApplicant(AnonymousSession):
+    """Logged in, but as another kind of account (an employer): signing in again as
+    the same account cannot help."""
+
+    def __init__(self, message: str, account_type: str) -> None:
+        super().__init__(message)
+        self.account_type = account_type
 
 
 class RefreshTooEarly(AuthError):

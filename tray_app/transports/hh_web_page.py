@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tray_app.core.errors import AnonymousSession, InvalidResponse
+from tray_app.core.errors import AnonymousSession, InvalidResponse, NotApplicant
 from tray_app.core.models import Resume, Standing
 
 STATE_TEMPLATE = re.compile(
@@ -88,7 +88,7 @@ def require_applicant(state: dict[str, Any]) -> None:
             "logged in, or the session has ended"
         )
     if kind and kind != "applicant":
-        raise AnonymousSession(f"these cookies are logged in as {kind!r}, not as a job seeker")
+        raise NotApplicant(f"these cookies are logged in as {kind!r}, not as a job seeker", kind)
     if not kind and "applicantResumes" not in state:
         raise InvalidResponse("the page state has neither userType nor applicantResumes")
 

@@ -21,12 +21,14 @@ from tray_app.adapters.usecases import (
     FirefoxCookies,
     ImportedSecret,
     UsingFirefoxProfile,
+    WebSignIn,
     WebStep,
     import_env,
     sign_in_oauth,
     sign_in_web,
 )
 from tray_app.adapters.web_login import done_text, problem_text
+from tray_app.adapters.web_window import SignInWindow, window_support
 from tray_app.core.errors import SessionImportError, SignInNeeded
 from tray_app.i18n import t
 from tray_app.storage.proxy import save_telegram_proxy
@@ -106,7 +108,7 @@ def _resumes_label(enabled: tuple[str, ...] | None, lang: str) -> str:
 
 
 def cmd_login(cli: Cli, args: argparse.Namespace) -> int:
-    if args.web or args.cookies is not None or args.firefox is not None:
+    if args.web or args.window or args.cookies is not None or args.firefox is not None:
         return _login_web(cli, args)
     lang = cli.language
     runtime = cli.runtime()
@@ -156,9 +158,42 @@ def web_step_text(step: WebStep, lang: str) -> str:
     return t("web.checking", lang, host=step.host)
 
 
+def _login_in_window(cli: Cli, args: argparse.Namespace) -> int:
+    """``login --web --window``: hh.ru's own login page in a window of ours."""
+    lang = cli.language
+    support = window_support(cli.environ)
+    if support.missing is not None:
+        cli.complain(t(f"window.missing.{support.missing.value}", lang, detail=support.detail))
+        return EXIT_FAILURE
+    runtime = cli.runtime()
+    try:
+        host = validate("web_host", args.host) if args.host else runtime.settings().web_host
+        backend = runtime.secrets.backend_name
+
+        def last_word(result: WebSignIn) -> str:
+            if result.login is not None:
+                return done_text(result.login, backend, lang)
+            assert result.error is not None
+            return problem_text(result.error, result.host, lang)
+
+        cli.say(t("window.opening", lang, host=host))
+        window = SignInWindow(runtime, host, title=t("window.title", lang), last_word=last_word)
+        result = window.run()
+    finally:
+        runtime.close()
+    if result.login is None:
+        cli.complain(last_word(result))
+        return EXIT_SIGN_IN if result.needs_sign_in else EXIT_FAILURE
+    cli.say(last_word(result))
+    notify_instance(cli, "credentials")
+    return EXIT_OK
+
+
 def _login_web(cli: Cli, args: argparse.Namespace) -> int:
     """``login --web``: the session from the user's browser, checked, then stored."""
     lang = cli.language
+    if args.window:
+        return _login_in_window(cli, args)
     runtime = cli.runtime()
     try:
         host = validate("web_host", args.host) if args.host else runtime.settings().web_host

@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cookies", metavar="FILE", help="Cookie header or cookies.txt; '-' reads stdin"
     )
     source.add_argument(
+        "--window",
+        action="store_true",
+        help="sign in on hh.ru's own page in HH Raiser's window (no cookies to copy)",
+    )
+    source.add_argument(
         "--firefox",
         nargs="?",
         const="",
