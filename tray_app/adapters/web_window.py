@@ -16,6 +16,7 @@ the tray.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -32,10 +33,11 @@ from urllib.parse import urlsplit
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.usecases import BrowserCookies, WebSignIn, sign_in_web
 from tray_app.core.errors import (
-    AnonymousSession,
     CaptchaRequired,
     NotApplicant,
+    SessionExpired,
     SignInWindowClosed,
+    TransientError,
 )
 from tray_app.storage.paths import AppPaths
 from tray_app.transports.hh_web import regional_host
@@ -49,6 +51,8 @@ POLL_SECONDS = 1.0
 LINGER_SECONDS = 3.0
 """How long the window shows its last word (the resumes found, or what went wrong)."""
 WINDOW_TIMEOUT = 30 * 60.0
+RECHECK_SECONDS = 5.0
+"""A check that could not reach hh.ru is repeated this often (the page may be fine)."""
 
 
 class WindowMissing(StrEnum):
@@ -115,10 +119,11 @@ def launch_window(environ: Mapping[str, str] | None = None) -> subprocess.Popen[
 
 
 def _is_final(result: WebSignIn) -> bool:
-    """A check that settles the matter; otherwise the user is still signing in."""
+    """A check that settles the matter; otherwise the user is still signing in (or
+    hh.ru could not be reached, and the check is repeated)."""
     if result.ok or isinstance(result.error, NotApplicant):
         return True
-    return not isinstance(result.error, AnonymousSession | CaptchaRequired)
+    return not isinstance(result.error, SessionExpired | CaptchaRequired | TransientError)
 
 
 def _cookie_jar(raw: Any) -> dict[str, str]:
@@ -169,10 +174,18 @@ class SignInWindow:
         profile.chmod(0o700)
         window = webview.create_window(self._title, self.start_url, width=960, height=760)
         assert window is not None  # None only on Android
-        window.events.closed += self._closed.set
+        window.events.closed += self.window_closed
         log.info("sign-in window: %s (profile %s)", self.start_url, profile)
-        webview.start(self._watch, (window,), private_mode=False, storage_path=str(profile))
+        webview.start(self.watch, (window,), private_mode=False, storage_path=str(profile))
+        self.window_closed()
+        return self.outcome()
+
+    def window_closed(self) -> None:
+        """The user closed the window (or it was closed for them)."""
         self._closed.set()
+
+    def outcome(self) -> WebSignIn:
+        """What the window came to, once it is closed."""
         if self._result is not None:
             return self._result
         if self._last_error is not None:  # what the last check found, e.g. no network
@@ -180,9 +193,10 @@ class SignInWindow:
         closed = SignInWindowClosed("the window was closed before sign-in")
         return WebSignIn(self.host, error=closed)
 
-    def _watch(self, window: Any) -> None:
+    def watch(self, window: Any) -> None:
         """On pywebview's thread: polls the cookies, checks a new session once."""
-        checked: str | None = None
+        checked: str | None = None  # the hhtoken last checked, and when to check it again
+        recheck_at = math.inf
         waited = 0.0
         while not self._closed.wait(self._poll):
             waited += self._poll
@@ -196,8 +210,10 @@ class SignInWindow:
                 log.debug("sign-in window: could not read the page", exc_info=True)
                 continue
             token = jar.get("hhtoken")
-            if not token or token == checked or urlsplit(url).path.startswith("/account/"):
-                continue  # still on the login pages, or this session was checked
+            if not token or urlsplit(url).path.startswith("/account/"):
+                continue  # still on the login pages
+            if token == checked and waited < recheck_at:
+                continue  # this session was checked
             checked = token
             host = regional_host(self.host, jar)  # the site may send the user elsewhere
             log.info("sign-in window: the page left the login pages; checking on %s", host)
@@ -207,6 +223,8 @@ class SignInWindow:
                 self._say(window, self._last_word(result))
                 break
             self._last_error = result
+            transient = isinstance(result.error, TransientError)
+            recheck_at = waited + RECHECK_SECONDS if transient else math.inf
             log.info("sign-in window: not signed in yet (%s)", result.error)
         if not self._closed.is_set():
             window.destroy()
