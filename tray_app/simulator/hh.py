@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -34,10 +35,13 @@ from tray_app.simulator.hh_web import (
     CAPTCHA_PATH,
     DDOS_GUARD_PAGE,
     LOGIN_PATH,
+    LOGOUT_PATH,
     TOUCH_PATH,
     WEB_PATHS,
     WebSite,
     parse_cookie_header,
+    safe_backurl,
+    set_cookie_header,
 )
 from tray_app.simulator.server import LocalServer, SimHandler
 
@@ -453,7 +457,7 @@ class _Handler(SimHandler):
         raw: bytes | None = None,
         ctype: str = "application/json",
         headers: dict[str, str] | None = None,
-        set_cookies: dict[str, str] | None = None,
+        set_cookies: Mapping[str, str | None] | None = None,
     ) -> None:
         request_id = secrets.token_hex(8)
         headers = dict(headers or {})
@@ -466,8 +470,9 @@ class _Handler(SimHandler):
         self.send_header("X-Request-ID", request_id)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        for name, value in (set_cookies or {}).items():
-            self.send_header("Set-Cookie", f"{name}={value}; Path=/; Domain=.hh.ru; Secure")
+        host = self.headers.get("Host") or ""
+        for name, cookie in (set_cookies or {}).items():
+            self.send_header("Set-Cookie", set_cookie_header(name, cookie, host))
         if self.command == "HEAD":
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -575,7 +580,7 @@ class _Handler(SimHandler):
     def _route(self, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> None:
         sim = self.sim
         if path.startswith(WEB_PATHS) or path == "/":
-            self._web_route(method, path)
+            self._web_route(method, path, query, form)
             return
         if method == "GET" and path == "/oauth/authorize":
             self._authorize_page(query)
@@ -621,7 +626,9 @@ class _Handler(SimHandler):
         else:
             self._send(404, {"errors": [{"type": "not_found"}]})
 
-    def _web_route(self, method: str, path: str) -> None:
+    def _web_route(
+        self, method: str, path: str, query: dict[str, str], form: dict[str, str]
+    ) -> None:
         """The website: what a browser (or our web transport) gets from hh.ru."""
         site = self.sim.web
         cookies = parse_cookie_header(self.headers.get("Cookie"))
@@ -668,7 +675,26 @@ class _Handler(SimHandler):
         elif method == "POST" and path == TOUCH_PATH:
             answer(*site.touch(session, cookies, dict(self.headers), self._raw_body))
         elif method == "GET" and path == LOGIN_PATH:
-            answer(200, raw=site.page({"userType": "anonymous"}), ctype=html_page)
+            backurl = safe_backurl(query.get("backurl") or query.get("backUrl"))
+            if session.user_type != "anonymous":  # already signed in: straight on
+                answer(302, headers={"Location": backurl})
+                return
+            # the page holds the session's _xsrf: rotate first, then draw it
+            set_cookies = new_visitor or site.rotate(session)
+            page = site.login_page(session, backurl)
+            self._send(200, raw=page, ctype=html_page, set_cookies=set_cookies)
+        elif method == "POST" and path == LOGIN_PATH:
+            login = site.submit_login(session, cookies, form)
+            headers = {"Location": login.location} if login.location else None
+            self._send(
+                login.status,
+                raw=login.page,
+                ctype=html_page,
+                headers=headers,
+                set_cookies={**new_visitor, **site.config.extra_cookies, **login.set_cookies},
+            )
+        elif method == "GET" and path == LOGOUT_PATH:
+            self._send(302, headers={"Location": "/"}, set_cookies=site.logout(session))
         elif method == "GET" and path == CAPTCHA_PATH:
             text = "<html>Подтвердите, что вы не робот</html>"
             answer(200, raw=text.encode(), ctype=html_page)
