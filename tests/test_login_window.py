@@ -202,3 +202,20 @@ def _run(environ: dict[str, str], *args: str) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     cli = Cli(environ=environ, out=out, err=err, keyring_backend=MemoryKeyring())
     return main(list(args), cli), err.getvalue()
+
+
+def test_a_regional_host_the_site_sends_the_user_to_is_saved(
+    runtime: Runtime, sim: HHSimulator
+) -> None:
+    """The window opens the configured host; hh.ru's ``redirect_host`` cookie names the
+    user's regional site, and that is where the session is stored and raised."""
+    view = FakeWebView(sim.url)
+    view.cookies = {**sim.web.login(), "redirect_host": "spb.hh.ru"}
+    view.path = "/applicant/resumes"
+    window, thread = start(runtime, view)
+    thread.join(10)
+    result = window.outcome()
+    assert result.ok and result.host == "spb.hh.ru"
+    assert runtime.settings().web_host == "spb.hh.ru"
+    assert runtime.web_sessions("spb.hh.ru").load() is not None
+    assert runtime.web_sessions("hh.ru").load() is None
