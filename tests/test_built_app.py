@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from tray_app.i18n import t
 from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.paths import app_paths
 
 from .conftest import built_executable, wait_until
-from .desktop import desktop  # noqa: F401
+from .desktop import close_window, desktop, wait_for_window  # noqa: F401
 from .test_cli_integration import secret_service, write_env_file  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -152,3 +153,42 @@ def test_without_any_console_streams_the_built_app_still_works_and_logs(
     assert codes == ["0", "4"]  # set; then "not signed in yet", said only in the log
     log = app_paths(env).log_file.read_text(encoding="utf-8")
     assert "auth state: not_configured" in log
+
+
+def test_the_built_app_shows_the_sign_in_window_with_the_systems_webkit(
+    exe: Path,
+    env: dict[str, str],
+    desktop: dict[str, str],  # noqa: F811
+    sim: HHSimulator,
+) -> None:
+    """The Linux build carries pywebview but not WebKitGTK: the window loads the
+    system's (gir1.2-webkit2-4.1) next to the bundled GTK. Closed before signing in,
+    it saves nothing and says so."""
+    window_env = {**env, **desktop}
+    process = subprocess.Popen(
+        [str(exe), "-v", "login", "--web", "--window"],
+        env=window_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = wait_for_window(window_env, "--name", "HH Raiser", timeout=60)
+        wait_until(lambda: bool(sim.calls("GET", "/account/login")), 30)  # the page loaded
+        close_window(window_env, window)
+        err = process.communicate(timeout=30)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, err
+    assert t("window.closed", "ru") in err
+    assert not sim.web.touches and not sim.publishes
+
+
+def test_without_a_display_the_built_app_says_the_window_cannot_be_shown(
+    exe: Path, env: dict[str, str]
+) -> None:
+    result = run(exe, env, "login", "--web", "--window")  # env has no DISPLAY
+    assert result.returncode == 1
+    assert t("window.missing.no_display", "ru") in result.stderr

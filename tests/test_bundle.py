@@ -120,3 +120,24 @@ def test_the_spec_builds_a_windowed_app_with_its_icons_and_a_menu_bar_bundle() -
         assert (ROOT / "assets" / icon).is_file()
         assert icon == "hh-raiser.png" or icon in spec
     assert 'copy_metadata("keyring")' in spec  # keyring finds backends by entry points
+
+
+def test_the_frozen_linux_app_searches_the_systems_typelibs_after_its_own(
+    tmp_path: Path,
+) -> None:
+    """WebKitGTK is the system's: its typelib comes from the system's folder, while GTK
+    and GLib keep the bundled typelibs that match the bundled libraries."""
+    system, missing = tmp_path / "girepository-1.0", tmp_path / "nowhere"
+    system.mkdir()
+    candidates = (str(missing), str(system))
+    frozen = {"GI_TYPELIB_PATH": "/opt/app/_internal/gi_typelibs"}
+    bundle.add_system_typelibs(frozen, frozen=True, platform="linux", candidates=candidates)
+    assert frozen == {"GI_TYPELIB_PATH": f"/opt/app/_internal/gi_typelibs:{system}"}
+    bundle.add_system_typelibs(frozen, frozen=True, platform="linux", candidates=candidates)
+    assert frozen["GI_TYPELIB_PATH"].count(str(system)) == 1  # once, however often
+    for is_frozen, platform in ((False, "linux"), (True, "darwin")):
+        untouched: dict[str, str] = {}
+        bundle.add_system_typelibs(
+            untouched, frozen=is_frozen, platform=platform, candidates=candidates
+        )
+        assert untouched == {}

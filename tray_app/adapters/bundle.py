@@ -3,7 +3,9 @@
 What differs in the frozen app: files come from the bundle folder, a windowed
 Windows build has no console (``sys.stdout`` is None), and on Linux the bootloader
 points ``LD_LIBRARY_PATH`` at the bundled libraries, which system programs started
-from the app (``xdg-open``, the browser) must not inherit.
+from the app (``xdg-open``, the browser) must not inherit. The Linux build carries GTK
+but not WebKitGTK (about 120 MB): the sign-in window loads the system's, so the
+system's GObject typelib folders are searched after the bundle's.
 """
 
 from __future__ import annotations
@@ -11,11 +13,21 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 LIBRARY_PATH = "LD_LIBRARY_PATH"
 SAVED_SUFFIX = "_ORIG"  # where PyInstaller's bootloader keeps the user's own value
+TYPELIB_PATH = "GI_TYPELIB_PATH"
+SYSTEM_TYPELIB_DIRS = (
+    # Debian, Ubuntu (multiarch; the bundled libgirepository, built on Debian, also
+    # looks here by itself), then Fedora/openSUSE, then Arch and most others
+    "/usr/lib/x86_64-linux-gnu/girepository-1.0",
+    "/usr/lib/aarch64-linux-gnu/girepository-1.0",
+    "/usr/lib64/girepository-1.0",
+    "/usr/lib/girepository-1.0",
+    "/usr/local/lib/girepository-1.0",
+)
 
 
 def is_frozen() -> bool:
@@ -49,6 +61,30 @@ def restore_library_path(environ: MutableMapping[str, str], *, frozen: bool) -> 
             environ.pop(name, None)
 
 
+def add_system_typelibs(
+    environ: MutableMapping[str, str],
+    *,
+    frozen: bool,
+    platform: str | None = None,
+    candidates: Sequence[str] = SYSTEM_TYPELIB_DIRS,
+) -> None:
+    """Lets the frozen Linux app find the system's WebKit2 4.1 typelib (and those of
+    JavaScriptCore and Soup it requires), which the bundle does not carry.
+
+    PyInstaller's runtime hook points ``GI_TYPELIB_PATH`` at the bundled typelibs
+    only; the system's folders go after them, so GTK and GLib keep the typelibs that
+    match the bundled libraries. libgirepository reads the variable once, on the
+    first ``import gi``, which comes later than this (the window process, the tray)."""
+    if not frozen or not (platform or sys.platform).startswith("linux"):
+        return
+    folders = [part for part in environ.get(TYPELIB_PATH, "").split(os.pathsep) if part]
+    for folder in candidates:
+        if folder not in folders and os.path.isdir(folder):
+            folders.append(folder)
+    if folders:
+        environ[TYPELIB_PATH] = os.pathsep.join(folders)
+
+
 def attach_windows_console() -> None:
     """A windowed Windows build has no console: when started from one (``hh-raiser
     self-check`` in cmd.exe), write to it; when started from the Start menu, stay
@@ -71,3 +107,4 @@ def prepare_process() -> None:
     """Called first by the command line entry point."""
     attach_windows_console()
     restore_library_path(os.environ, frozen=is_frozen())
+    add_system_typelibs(os.environ, frozen=is_frozen())
