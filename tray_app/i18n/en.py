@@ -222,6 +222,7 @@ MESSAGES: dict[str, str] = {
     "selfcheck.logs": "Log",
     "selfcheck.assets": "App icons",
     "selfcheck.autostart": "Start at login",
+    "selfcheck.sign_in_window": "hh.ru sign-in window",
     "selfcheck.yes": "yes",
     "selfcheck.no": "no",
     "selfcheck.ok": "Everything needed is there.",

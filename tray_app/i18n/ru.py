@@ -222,6 +222,7 @@ MESSAGES: dict[str, str] = {
     "selfcheck.logs": "Журнал",
     "selfcheck.assets": "Значки приложения",
     "selfcheck.autostart": "Запуск при входе",
+    "selfcheck.sign_in_window": "Окно входа на hh.ru",
     "selfcheck.yes": "да",
     "selfcheck.no": "нет",
     "selfcheck.ok": "Всё нужное есть.",
