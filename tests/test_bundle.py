@@ -123,7 +123,12 @@ def test_self_check_for_people_names_each_part(
         ),
         (
             WindowSupport(WindowMissing.NO_WEBKIT, "Namespace WebKit2 not available"),
-            {"available": False, "engine": None, "missing": "no_webkit"},
+            {
+                "available": False,
+                "engine": None,
+                "missing": "no_webkit",
+                "detail": "Namespace WebKit2 not available",
+            },
             "Окно входа на hh.ru: нет: Окно входа недоступно: нет WebKitGTK "
             "(Namespace WebKit2 not available)",
         ),

@@ -32,6 +32,7 @@ class SignInWindowCheck:
     engine: str | None  # WebView2, WKWebView, WebKitGTK 4.1
     missing: str | None  # a ``WindowMissing`` value
     problem: str | None  # its ``window.missing.*`` text
+    detail: str  # ``WindowSupport.detail``: the engine, or what ruled it out
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,9 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
 def _sign_in_window(cli: Cli) -> SignInWindowCheck:
     support = window_support(cli.environ)
     if support.missing is None:
-        return SignInWindowCheck(True, support.detail, None, None)
+        return SignInWindowCheck(True, support.detail, None, None, support.detail)
     problem = t(f"window.missing.{support.missing.value}", cli.language, detail=support.detail)
-    return SignInWindowCheck(False, None, support.missing.value, problem)
+    return SignInWindowCheck(False, None, support.missing.value, problem, support.detail)
 
 
 def collect(cli: Cli) -> Report:
