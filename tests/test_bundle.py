@@ -17,6 +17,7 @@ from tray_app.adapters.cli import selfcheck
 from tray_app.adapters.cli.base import Cli
 from tray_app.adapters.cli.main import main
 from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.web_window import WindowMissing, WindowSupport
 from tray_app.storage.memory_keyring import MemoryKeyring
 
 ROOT = Path(__file__).parent.parent
@@ -110,6 +111,61 @@ def test_self_check_for_people_names_each_part(
     for label in ("Версия", "Хранилище секретов", "pystray._gtk", "Меню у значка: да"):
         assert label in text
     assert "Уведомления на рабочем столе: нет" in text and "Всё нужное есть." in text
+
+
+@pytest.mark.parametrize(
+    ("support", "expected", "line"),
+    [
+        (
+            WindowSupport(None, "WebKitGTK 4.1"),
+            {"available": True, "engine": "WebKitGTK 4.1", "missing": None, "problem": None},
+            "Окно входа на hh.ru: WebKitGTK 4.1",
+        ),
+        (
+            WindowSupport(WindowMissing.NO_WEBKIT, "Namespace WebKit2 not available"),
+            {
+                "available": False,
+                "engine": None,
+                "missing": "no_webkit",
+                "detail": "Namespace WebKit2 not available",
+            },
+            "Окно входа на hh.ru: нет: Окно входа недоступно: нет WebKitGTK "
+            "(Namespace WebKit2 not available)",
+        ),
+        (
+            WindowSupport(WindowMissing.NO_DISPLAY, "DISPLAY"),
+            {"available": False, "engine": None, "missing": "no_display"},
+            "Окно входа на hh.ru: нет: Окно входа недоступно: нет экрана",
+        ),
+    ],
+)
+def test_self_check_reports_the_sign_in_window_without_failing_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    support: WindowSupport,
+    expected: dict[str, object],
+    line: str,
+) -> None:
+    """Information, not a verdict: a server has no window and signs in another way."""
+    seen: list[object] = []
+
+    def fake_support(environ: object = None) -> WindowSupport:
+        seen.append(environ)
+        return support
+
+    monkeypatch.setattr(selfcheck, "window_support", fake_support)
+    good = ("pystray._appindicator", None, True, True)
+    code, report = check(monkeypatch, tmp_path, tray=good, keyring=MemoryKeyring())
+    assert code == 0 and report["problems"] == []
+    window = report["sign_in_window"]
+    assert isinstance(window, dict) and expected.items() <= window.items()
+    if support.missing is not None:
+        assert str(window["problem"]).startswith("Окно входа недоступно")
+    assert seen == [{"HH_RAISER_HOME": str(tmp_path)}]  # the command's own environment
+    out = io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=MemoryKeyring())
+    assert selfcheck.cmd_self_check(cli, argparse.Namespace(json=False, headless=True)) == 0
+    assert line in out.getvalue() and "Всё нужное есть." in out.getvalue()
 
 
 def test_the_spec_builds_a_windowed_app_with_its_icons_and_a_menu_bar_bundle() -> None:

@@ -18,6 +18,7 @@ from tray_app.core.events import (
     TransientFailure,
 )
 from tray_app.core.models import Attempt, AuthState, NotifyLevel, Outcome, Resume
+from tray_app.i18n.text import auth_text
 from tray_app.notify.notices import (
     FAILURE_STREAK,
     Notice,
@@ -80,6 +81,27 @@ def test_every_problem_is_an_important_notice(event: Event, kind: str, needle: s
     [notice] = composer().compose(event)
     assert (notice.kind, notice.important) == (kind, True)
     assert needle in notice.text
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("state", [AuthState.SESSION_EXPIRED, AuthState.BOT_CHECK])
+def test_an_ended_session_asks_for_the_sign_in_window_first(
+    state: AuthState, language: str
+) -> None:
+    """Desktop and Telegram tell the same notice: the window first, the other ways after."""
+    [notice] = composer(language).compose(AuthChanged(state, "x"))
+    assert (notice.kind, notice.important) == (state.value, True)
+    item = {"ru": "«Войти на hh.ru…»", "en": "“Sign in to hh.ru…”"}[language]
+    window, firefox = notice.text.find(item), notice.text.find("login --web --firefox")
+    assert 0 <= window < notice.text.find("hh-raiser login --web --window") < firefox
+    assert "--cookies" in notice.text  # the other ways stay
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_no_account_mentions_the_sign_in_window(language: str) -> None:
+    text = auth_text(AuthState.NOT_CONFIGURED, language)
+    assert "hh-raiser login --web --window" in text
+    assert {"ru": "«Войти на hh.ru…»", "en": "“Sign in to hh.ru…”"}[language] in text
 
 
 def test_quiet_events_make_no_notice() -> None:

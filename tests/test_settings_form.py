@@ -17,7 +17,11 @@ import pytest
 
 from tray_app.adapters.service import Service
 from tray_app.adapters.settings_window.form import SettingsForm
+from tray_app.adapters.tray.menu import SIGN_IN_STATES
+from tray_app.adapters.usecases import InstanceReply
+from tray_app.adapters.web_window import WindowMissing, WindowSupport, profile_dir
 from tray_app.core.errors import ConfigError
+from tray_app.core.models import AuthState
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
@@ -27,9 +31,10 @@ from tray_app.storage.secrets import (
     TELEGRAM_PROXY_AUTH,
     TokenStore,
 )
+from tray_app.storage.web_session import WebSession
 from tray_app.wiring import Runtime
 
-from .conftest import CHAT, make_runtime
+from .conftest import CHAT, make_runtime, make_web_runtime, wait_until
 from .desktop import desktop, wait_for_window, window_gone, xdotool  # noqa: F401
 from .test_login import browser_that_approves, free_port
 
@@ -184,7 +189,28 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         tg_environ, keyring_backend, sim, with_tokens=False, redirect_port=free_port()
     )
     root = tkinter.Tk()
-    window = SettingsWindow(runtime, root, environ=tg_environ, open_browser=browser_that_approves)
+    launched: list[subprocess.Popen[bytes]] = []
+
+    def start_sign_in() -> subprocess.Popen[bytes]:  # the window's process, signed in
+        launched.append(subprocess.Popen([sys.executable, "-c", "raise SystemExit(0)"]))
+        return launched[-1]
+
+    questions: list[str] = []
+    answers = [False, True]
+
+    def confirm(title: str, question: str) -> bool:
+        questions.append(question)
+        return answers.pop(0)
+
+    window = SettingsWindow(
+        runtime,
+        root,
+        environ=tg_environ,
+        open_browser=browser_that_approves,
+        start_sign_in=start_sign_in,
+        sign_in_support=lambda: WindowSupport(WindowMissing.NO_WEBKIT, "no WebKit2 typelib"),
+        confirm=confirm,
+    )
 
     def pump_until(text: str) -> None:
         deadline = time.monotonic() + 20
@@ -229,6 +255,37 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         assert session is not None and session.cookies["hhtoken"] == good["hhtoken"]
         assert window.vars["transport"].get() == "web"
         assert window.session_text.get("1.0", "end").strip() == ""  # not left on screen
+        # the sign-in window: off with the reason where it cannot show, else its own process
+        deadline = time.monotonic() + 10
+        while "WebKitGTK" not in str(window.sign_in_hint.cget("text")):
+            assert time.monotonic() < deadline
+            root.update()
+            time.sleep(0.02)
+        assert window.sign_in_button.instate(["disabled"])
+        assert "no WebKit2 typelib" in str(window.sign_in_hint.cget("text"))
+        window._show_sign_in_support(WindowSupport(None, "WebKitGTK 4.1"))
+        assert not window.sign_in_button.instate(["disabled"])
+        assert str(window.sign_in_hint.cget("text")) == ""
+        window.sign_in_button.invoke()
+        pump_until("Вход через окно выполнен")
+        assert len(launched) == 1 and launched[0].returncode == 0  # reaped
+        # "Выйти": asked first; a no keeps everything
+        runtime.web_sessions("spb.hh.ru").save(
+            WebSession("spb.hh.ru", sim.web.login()), runtime.clock.now()
+        )
+        profile = profile_dir(runtime.paths)
+        profile.mkdir(parents=True)
+        (profile / "cookies").write_text("hhtoken=x")
+        window.sign_out_button.invoke()
+        root.update()
+        assert runtime.web_sessions().load() is not None and profile.exists()
+        window.sign_out_button.invoke()
+        pump_until("Выход с hh.ru")
+        assert "сессия сайта удалена" in window.status.get()
+        assert "профиль окна входа очищен" in window.status.get()
+        assert len(questions) == 2 and "hh.ru" in questions[0]
+        assert runtime.web_sessions().load() is None and not profile.exists()
+        assert runtime.web_sessions("spb.hh.ru").load() is not None  # another site's stays
         window.vars["margin_seconds"].set("9")
         assert window.save()
         assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
@@ -250,3 +307,61 @@ def test_transport_and_site_are_validated_and_saved(form: tuple[SettingsForm, Ru
     settings_form.save({**values, "transport": "web", "web_host": "https://spb.hh.ru/"})
     saved = settings_form.store.load()
     assert (saved.transport, saved.web_host) == ("web", "spb.hh.ru")
+
+
+def test_signing_out_forgets_this_sites_session_and_the_window_profile(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
+) -> None:
+    """Other sites' sessions stay; the running instance is told and stops at once."""
+    from tray_app.adapters.settings_window.window import sign_out, signed_out_text
+
+    runtime = make_web_runtime(environ, keyring_backend, sim)
+    service = Service(runtime)
+    service.start()
+    try:
+        wait_until(lambda: runtime.engine.auth_state is AuthState.OK, 10)
+        other = runtime.web_sessions("hh.kz")
+        other.save(WebSession("hh.kz", sim.web.login()), runtime.clock.now())
+        profile = profile_dir(runtime.paths)
+        profile.mkdir(parents=True)
+        (profile / "storage").write_text("x")
+        result = sign_out(runtime, "hh.ru")
+        assert (result.host, result.session, result.profile) == ("hh.ru", True, True)
+        assert result.told.reply is InstanceReply.APPLIED
+        assert runtime.web_sessions("hh.ru").load() is None and not profile.exists()
+        assert other.load() is not None
+        # raising stops, and the tray offers the sign-in window
+        wait_until(lambda: runtime.engine.auth_state.blocks_raising, 10)
+        assert runtime.engine.auth_state in SIGN_IN_STATES
+        for language, told in (("ru", "уже знает"), ("en", "knows already")):
+            assert told in signed_out_text(result, language)
+        again = sign_out(runtime, "hh.ru")  # nothing left: said so
+        assert (again.session, again.profile) == (False, False)
+        assert "не было" in signed_out_text(again, "ru")
+        assert "no stored website session" in signed_out_text(again, "en")
+    finally:
+        service.stop()
+        runtime.close()
+
+
+def test_the_window_probe_asks_a_child_and_keeps_the_button_when_it_cannot_tell(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux finding WebKitGTK loads GTK, so the Tk process asks ``self-check``."""
+    from tray_app.adapters.settings_window import window as window_module
+
+    app = [sys.executable, "-m", "tray_app"]
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(window_module, "launch_command", lambda _env: app)
+    env = {**os.environ, **environ}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    found = window_module.probe_window_support(env)
+    assert found == WindowSupport(WindowMissing.NO_DISPLAY, "DISPLAY")
+    nowhere = [str(Path(env["HH_RAISER_HOME"]) / "missing")]
+    monkeypatch.setattr(window_module, "launch_command", lambda _env: nowhere)
+    assert window_module.probe_window_support(env).available  # the window's process will say
+    monkeypatch.setattr(sys, "platform", "darwin")  # no toolkit is loaded: asked here
+    here = WindowSupport(None, "WKWebView")
+    monkeypatch.setattr(window_module, "window_support", lambda _env: here)
+    assert window_module.probe_window_support(env) == here

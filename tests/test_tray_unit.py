@@ -47,15 +47,40 @@ class FakeAutostart:
         self.enabled = False
 
 
+class FakeChild:
+    """A started window process: runs until :meth:`close`; ``waited`` once reaped."""
+
+    def __init__(self) -> None:
+        self._closed = threading.Event()
+        self.waited = False
+
+    def poll(self) -> int | None:
+        return 0 if self._closed.is_set() else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._closed.wait(timeout)
+        self.waited = self._closed.is_set()
+        return 0
+
+    def close(self) -> None:
+        self._closed.set()
+
+
 class Started:
     def __init__(self) -> None:
         self.settings = 0
         self.tabs: list[str] = []
         self.opened: list[Path] = []
+        self.sign_in_windows: list[FakeChild] = []
 
     def settings_window(self, tab: str) -> None:
         self.settings += 1
         self.tabs.append(tab)
+
+    def sign_in_window(self) -> FakeChild:
+        child = FakeChild()
+        self.sign_in_windows.append(child)
+        return child
 
 
 @pytest.fixture
@@ -73,6 +98,7 @@ def tray(
         autostart=autostart,
         open_file=started.opened.append,
         start_settings=started.settings_window,
+        start_sign_in=started.sign_in_window,
         notifications=True,
     )
     runner = threading.Thread(target=app.run)
@@ -132,6 +158,8 @@ def test_every_item_does_what_it_says(
     wait_until(lambda: started.opened == [app.runtime.paths.log_file], 5)
     icon.click("О программе")
     wait_until(lambda: started.tabs == ["hh", "about"], 5)
+    # signed in: no sign-in window offered
+    assert not any(i.text.startswith("Войти на hh.ru") for i in icon.menu.items)
     # quit
     icon.click("Выход")
     assert icon.stopped
@@ -213,6 +241,36 @@ def test_menu_and_tooltip_in_english() -> None:
     assert tooltip(STATUS, "en").startswith("HH Raiser — All good")
 
 
+@pytest.mark.parametrize("state", list(AuthState))
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_sign_in_window_is_offered_exactly_when_the_session_is_missing_or_ended(
+    state: AuthState, language: str
+) -> None:
+    items = build_menu(replace(STATUS, auth_state=state), autostart=None, language=language)
+    offered = [i for i in items if i.action == "sign_in_window"]
+    wanted = state in (
+        AuthState.NOT_CONFIGURED,
+        AuthState.SESSION_EXPIRED,
+        AuthState.SIGN_IN_NEEDED,
+        AuthState.BOT_CHECK,
+    )
+    assert len(offered) == (1 if wanted else 0)
+    if wanted:
+        assert items.index(offered[0]) == 1  # right below the status line
+        assert offered[0].text == {"ru": "Войти на hh.ru…", "en": "Sign in to hh.ru…"}[language]
+        assert offered[0].enabled
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("state", [AuthState.SESSION_EXPIRED, AuthState.BOT_CHECK])
+def test_an_ended_session_line_names_the_window(state: AuthState, language: str) -> None:
+    item = {"ru": "«Войти на hh.ru…»", "en": "“Sign in to hh.ru…”"}[language]
+    assert (
+        item
+        in build_menu(replace(STATUS, auth_state=state), autostart=None, language=language)[0].text
+    )
+
+
 def test_every_state_has_a_distinct_icon() -> None:
     images = {state: draw_icon(state, 32).tobytes() for state in IconState}
     assert len(set(images.values())) == len(IconState)
@@ -245,6 +303,7 @@ def test_first_start_without_an_account_opens_the_settings(
         fake_pystray,
         autostart=None,
         start_settings=started.settings_window,
+        start_sign_in=started.sign_in_window,
         notifications=False,
     )
     runner = threading.Thread(target=app.run)
@@ -254,6 +313,19 @@ def test_first_start_without_an_account_opens_the_settings(
         icon = app.icon
         assert isinstance(icon, fake_pystray.Icon)
         wait_until(lambda: "Настройки" in icon.menu.items[0].text, 10)  # sign in, it says
+        # and the sign-in window, right below that line, started as a process of its own
+        assert icon.menu.items[1].text == "Войти на hh.ru…"
+        icon.click("Войти на hh.ru…")
+        wait_until(lambda: len(started.sign_in_windows) == 1, 5)
+        icon.click("Войти на hh.ru…")  # open already: not a second one
+        time.sleep(0.3)
+        assert len(started.sign_in_windows) == 1
+        first = started.sign_in_windows[0]
+        first.close()
+        wait_until(lambda: first.waited, 5)  # reaped: no zombie left behind
+        icon.click("Войти на hh.ru…")
+        wait_until(lambda: len(started.sign_in_windows) == 2, 5)
+        started.sign_in_windows[1].close()
     finally:
         app.quit()
         runner.join(30)

@@ -1,6 +1,6 @@
 """``hh-raiser self-check``: what this installation (or built executable) really
-uses — keyring backend, tray backend, menus, notifications, paths — so a user's
-report says it, and a build can be checked before it ships."""
+uses — keyring backend, tray backend, menus, notifications, the sign-in window, paths —
+so a user's report says it, and a build can be checked before it ships."""
 
 from __future__ import annotations
 
@@ -16,10 +16,23 @@ from tray_app import __version__
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.bundle import asset_path, is_frozen
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
+from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
 from tray_app.storage.secrets import SecretStore
 from tray_app.storage.settings import SettingsStore
+
+
+@dataclass(frozen=True)
+class SignInWindowCheck:
+    """Whether ``login --web --window`` can show its window here. Information only:
+    a server has no screen and signs in another way."""
+
+    available: bool
+    engine: str | None  # WebView2, WKWebView, WebKitGTK 4.1
+    missing: str | None  # a ``WindowMissing`` value
+    problem: str | None  # its ``window.missing.*`` text
+    detail: str  # ``WindowSupport.detail``: the engine, or what ruled it out
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class Report:
     tray_problem: str | None
     menus: bool
     notifications: bool
+    sign_in_window: SignInWindowCheck
     transport: str
     web_host: str
     config_dir: str
@@ -82,6 +96,14 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
     return pystray.Icon.__module__, None, True, notifications_available(pystray)
 
 
+def _sign_in_window(cli: Cli) -> SignInWindowCheck:
+    support = window_support(cli.environ)
+    if support.missing is None:
+        return SignInWindowCheck(True, support.detail, None, None, support.detail)
+    problem = t(f"window.missing.{support.missing.value}", cli.language, detail=support.detail)
+    return SignInWindowCheck(False, None, support.missing.value, problem, support.detail)
+
+
 def collect(cli: Cli) -> Report:
     paths = cli.paths
     transport: str
@@ -104,6 +126,7 @@ def collect(cli: Cli) -> Report:
         tray_problem=tray_problem,
         menus=menus,
         notifications=notifications,
+        sign_in_window=_sign_in_window(cli),
         transport=transport,
         web_host=web_host,
         config_dir=str(paths.config_dir),
@@ -125,6 +148,7 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
         return EXIT_FAILURE if problems else EXIT_OK
     lang = cli.language
     yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
+    window = report.sign_in_window
     rows: list[tuple[str, Any]] = [
         ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
         ("executable", report.executable),
@@ -133,6 +157,7 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
         ("tray", report.tray_backend or no),
         ("menus", yes if report.menus else f"{no}: {report.tray_problem}"),
         ("notifications", yes if report.notifications else no),
+        ("sign_in_window", window.engine if window.available else f"{no}: {window.problem}"),
         ("transport", f"{report.transport} ({report.web_host})"),
         ("config", report.config_dir),
         ("data", report.data_dir),

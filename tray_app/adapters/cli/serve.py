@@ -23,6 +23,7 @@ from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
+from tray_app.adapters.web_window import launch_window
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
 from tray_app.core.models import TokenPair, TransportKind
@@ -61,6 +62,7 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
             tray,
             autostart=autostart_for_this_system(cli.environ),
             start_settings=lambda tab: _start_settings(cli, tab),
+            start_sign_in=lambda: launch_window(cli.environ),
         )
         _install_quit_on_signals(app.quit)
         cli.say(t("run.started_tray", settings().language, version=__version__))

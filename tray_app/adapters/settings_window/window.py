@@ -1,19 +1,28 @@
 """The settings window's widgets (tkinter). Slow actions (browser sign-in, finding
-the Telegram chat, a test message) run the same use-cases as the CLI on threads and
-report their results back through the main loop, so the window never freezes."""
+the Telegram chat, a test message, signing out) run the same use-cases as the CLI on
+threads and report their results back through the main loop, so the window never
+freezes. The sign-in window (pywebview, GTK on Linux) is a process of its own: Tk and
+GTK never share one."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
+import subprocess
+import sys
 import threading
 import tkinter as tk
 import webbrowser
 from collections.abc import Callable, Mapping
-from tkinter import ttk
+from dataclasses import dataclass
+from tkinter import messagebox, ttk
 
 from tray_app import __version__
+from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.bundle import asset_path
+from tray_app.adapters.children import Child, reap
 from tray_app.adapters.login_text import result_text
 from tray_app.adapters.settings_window.form import SettingsForm
 from tray_app.adapters.usecases import (
@@ -22,11 +31,19 @@ from tray_app.adapters.usecases import (
     FirefoxCookies,
     InstanceReply,
     OAuthSignIn,
+    Told,
     sign_in_oauth,
     sign_in_web,
     tell_instance,
 )
 from tray_app.adapters.web_login import done_text, problem_text
+from tray_app.adapters.web_window import (
+    WindowMissing,
+    WindowSupport,
+    clear_profile,
+    launch_window,
+    window_support,
+)
 from tray_app.core.errors import ConfigError, HHRaiserError
 from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.i18n import t
@@ -42,6 +59,7 @@ log = logging.getLogger(__name__)
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
 SIGN_IN_TIMEOUT = 180.0  # seconds to wait for hh.ru's redirect
 FIND_CHAT_TIMEOUT = 120  # seconds to wait for the /start
+PROBE_TIMEOUT = 60.0  # seconds for the child that looks for the sign-in window's engine
 CHOICES: dict[str, tuple[str, ...]] = {
     "notify_level": tuple(NotifyLevel),
     "language": tuple(Language),
@@ -109,6 +127,75 @@ def sign_in_with_browser(
     return result
 
 
+def probe_window_support(environ: Mapping[str, str] | None = None) -> WindowSupport:
+    """:func:`window_support` for this Tk process, without GTK in it: on Linux, finding
+    WebKitGTK loads and initializes GTK (whose X error handler would replace Tk's), so
+    a child (``self-check --json``) looks. When the child cannot tell, the button stays:
+    the sign-in window's own process says what is missing."""
+    if not sys.platform.startswith("linux"):
+        return window_support(environ)  # pywebview alone: no toolkit is loaded
+    env = dict(os.environ if environ is None else environ)
+    try:
+        done = subprocess.run(
+            [*launch_command(env), "self-check", "--json"],
+            env=env,
+            capture_output=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+        lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+        found = json.loads(lines[-1])["sign_in_window"]
+        missing = found["missing"]
+        return WindowSupport(
+            None if missing is None else WindowMissing(missing), str(found["detail"])
+        )
+    except (OSError, subprocess.SubprocessError, ValueError, LookupError, TypeError) as exc:
+        log.warning("could not tell whether the sign-in window can be shown: %r", exc)
+        return WindowSupport(None, "?")
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    host: str
+    session: bool  # a stored website session was deleted
+    profile: bool  # the sign-in window's profile was cleared
+    told: Told
+
+
+def sign_out(runtime: Runtime, host: str) -> SignedOut:
+    """The window's "Выйти": forgets the website session of ``host`` (other hosts'
+    stay) and the sign-in window's profile, so that window does not sign straight
+    back in, then tells the running instance."""
+    store = runtime.web_sessions(host)
+    had_session = bool(runtime.secrets.get(store.index_name))
+    store.delete()
+    had_profile = clear_profile(runtime.paths)
+    told = tell_instance(runtime.paths, "credentials")
+    if told.reply == InstanceReply.FAILED:
+        log.warning("signed out, but the running instance could not be told: %s", told.detail)
+    log.info("signed out of %s (session %s, profile %s)", host, had_session, had_profile)
+    return SignedOut(host, had_session, had_profile, told)
+
+
+def signed_out_text(result: SignedOut, language: str) -> str:
+    text = t(
+        "settings.signed_out",
+        language,
+        host=result.host,
+        session=t(
+            "settings.signed_out.session" if result.session else "settings.signed_out.no_session",
+            language,
+        ),
+        profile=t(
+            "settings.signed_out.profile" if result.profile else "settings.signed_out.no_profile",
+            language,
+        ),
+    )
+    if result.told.reply == InstanceReply.APPLIED:
+        text += " " + t("settings.signed_out.told", language)
+    return text
+
+
 class SettingsWindow:
     def __init__(
         self,
@@ -118,10 +205,20 @@ class SettingsWindow:
         tab: str = "hh",
         environ: Mapping[str, str] | None = None,
         open_browser: Callable[[str], bool] = webbrowser.open,
+        start_sign_in: Callable[[], Child] | None = None,
+        sign_in_support: Callable[[], WindowSupport] | None = None,
+        confirm: Callable[[str, str], bool] | None = None,
     ) -> None:
+        """``start_sign_in`` starts the sign-in window's process (``login --web
+        --window``); ``sign_in_support`` says whether it can show here (asked on a
+        thread); ``confirm(title, question)`` asks before signing out."""
         self.runtime = runtime
         self.environ = environ  # where to look for Firefox profiles
         self.open_browser = open_browser
+        self.start_sign_in = start_sign_in or (lambda: launch_window(environ))
+        self.sign_in_support = sign_in_support or (lambda: probe_window_support(environ))
+        self.confirm = confirm or self._ask
+        self.sign_in_child: Child | None = None
         self.stop = threading.Event()  # set on close: a waiting sign-in gives up
         self.form = SettingsForm(runtime.paths, runtime.secrets)
         self.language = runtime.settings().language
@@ -136,6 +233,7 @@ class SettingsWindow:
         self._pending: queue.Queue[Callable[[], None]] = queue.Queue()
         self._build(tab)
         self.root.after(DRAIN_MS, self._drain)
+        self._check_sign_in_window()
 
     def _set_icon(self) -> None:
         """The app's icon, from the bundle in the built app (``assets/``)."""
@@ -225,14 +323,28 @@ class SettingsWindow:
         )
 
     def _session_box(self, frame: ttk.Frame, row: int) -> None:
-        """The website session: paste a Cookie header / cookies.txt, or take Firefox's."""
+        """The website session: the sign-in window (hh.ru's own login page) and
+        signing out; or paste a Cookie header / cookies.txt, or take Firefox's."""
+        first = 2 * row + 2
+        window = ttk.Frame(frame)
+        window.grid(row=first, column=0, columnspan=2, sticky="w", pady=(12, 0))
+        self.sign_in_button = ttk.Button(
+            window, text=self._text("settings.window_sign_in"), command=self._open_sign_in
+        )
+        self.sign_in_button.pack(side="left")
+        self.sign_out_button = ttk.Button(
+            window, text=self._text("settings.sign_out"), command=self._sign_out
+        )
+        self.sign_out_button.pack(side="left", padx=4)
+        self.sign_in_hint = ttk.Label(frame, text="", foreground="gray", wraplength=480)
+        self.sign_in_hint.grid(row=first + 1, column=0, columnspan=2, sticky="w")
         ttk.Label(frame, text=self._text("settings.web_session"), wraplength=480).grid(
-            row=2 * row + 2, column=0, columnspan=2, sticky="w", pady=(12, 0)
+            row=first + 2, column=0, columnspan=2, sticky="w", pady=(8, 0)
         )
         self.session_text = tk.Text(frame, height=4, width=60, wrap="char")
-        self.session_text.grid(row=2 * row + 3, column=0, columnspan=2, sticky="we")
+        self.session_text.grid(row=first + 3, column=0, columnspan=2, sticky="we")
         buttons = ttk.Frame(frame)
-        buttons.grid(row=2 * row + 4, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        buttons.grid(row=first + 4, column=0, columnspan=2, sticky="w", pady=(4, 0))
         ttk.Button(
             buttons,
             text=self._text("settings.web_check"),
@@ -370,6 +482,65 @@ class SettingsWindow:
             return done_text(result.login, runtime.secrets.backend_name, language)
 
         self._in_background(work)
+
+    # ---- the sign-in window and signing out -----------------------------------------
+
+    def _check_sign_in_window(self) -> None:
+        """Asks (on a thread: it may start a process) whether the window can show."""
+        ask = self.sign_in_support
+
+        def run() -> None:
+            support = ask()
+            self._later(lambda: self._show_sign_in_support(support))
+
+        threading.Thread(target=run, name="sign-in-window-probe", daemon=True).start()
+
+    def _show_sign_in_support(self, support: WindowSupport) -> None:
+        """No window here: the button is off, and the hint says why and what else works."""
+        if support.missing is None:
+            self.sign_in_button.state(["!disabled"])
+            self.sign_in_hint.configure(text="")
+            return
+        self.sign_in_button.state(["disabled"])
+        self.sign_in_hint.configure(
+            text=self._text(f"window.missing.{support.missing.value}", detail=support.detail)
+        )
+
+    def _open_sign_in(self) -> None:
+        """Starts ``login --web --window`` as a process of its own (one at a time)."""
+        if self.sign_in_child is not None and self.sign_in_child.poll() is None:
+            self.status.set(self._text("settings.window_opened"))
+            return
+        try:
+            child = self.start_sign_in()
+        except OSError as exc:
+            self.status.set(self._text("settings.window_failed", error=exc))
+            return
+        self.sign_in_child = child
+        self.status.set(self._text("settings.window_opened"))
+        reap(child, "sign-in window", lambda code: self._later(lambda: self._window_closed(code)))
+
+    def _window_closed(self, code: int) -> None:
+        """The window's process stored (and told) the session itself; the form follows."""
+        if code != 0:
+            self.status.set(self._text("settings.window_not_signed_in"))
+            return
+        settings = self.form.store.load()
+        self.vars["transport"].set(settings.transport)
+        self.vars["web_host"].set(settings.web_host)
+        self.status.set(self._text("settings.window_signed_in"))
+
+    def _ask(self, title: str, question: str) -> bool:
+        return bool(messagebox.askyesno(title, question, parent=self.root))
+
+    def _sign_out(self) -> None:
+        """After a yes: the configured host's session and the window's profile go."""
+        host = self.form.store.load().web_host
+        question = self._text("settings.sign_out_confirm", host=host)
+        if not self.confirm(self._text("settings.sign_out_title"), question):
+            return
+        runtime, language = self.runtime, self.language
+        self._in_background(lambda: signed_out_text(sign_out(runtime, host), language))
 
     def _session_taken(self) -> None:
         """The form now shows what was stored, so a later Save keeps it."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from tray_app import APP_ID, APP_NAME
 from tray_app.adapters.autostart import Autostart
+from tray_app.adapters.children import Child, reap
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
@@ -135,16 +136,22 @@ class TrayApp:
         autostart: Autostart | None,
         open_file: Callable[[Path], None] = open_path,
         start_settings: Callable[[str], None],
+        start_sign_in: Callable[[], Child],
         dispatch: Callable[[Callable[[], None]], None] | None = None,
         notifications: bool | None = None,
     ) -> None:
-        """``notifications`` None: use them if the backend and the system have them."""
+        """``notifications`` None: use them if the backend and the system have them.
+
+        ``start_sign_in`` starts the sign-in window as a process of its own (the tray
+        waits for it, so it never lingers as a zombie)."""
         self.service = service
         self.runtime = service.runtime
         self._pystray = pystray
         self._autostart = autostart
         self._open_file = open_file
         self._start_settings = start_settings
+        self._start_sign_in = start_sign_in
+        self._sign_in_window: Child | None = None
         self._dispatch = dispatch or _main_thread_dispatcher()
         self._stale = threading.Event()
         self._stopping = threading.Event()
@@ -294,6 +301,8 @@ class TrayApp:
                     self._autostart.disable()
                 else:
                     self._autostart.enable()
+            elif kind == "sign_in_window":
+                self._open_sign_in_window()
             elif kind == "settings":
                 self._start_settings("hh")
             elif kind == "log":
@@ -303,6 +312,14 @@ class TrayApp:
         except Exception:
             log.exception("tray action %s failed", action)
         self._stale.set()
+
+    def _open_sign_in_window(self) -> None:
+        """One window at a time: a second one would share the first one's profile."""
+        if self._sign_in_window is not None and self._sign_in_window.poll() is None:
+            log.info("the sign-in window is open already")
+            return
+        self._sign_in_window = self._start_sign_in()
+        reap(self._sign_in_window, "sign-in window", lambda _code: self._stale.set())
 
     def _raise(self, resume_id: str | None) -> None:
         """Raised ones are told by the notifications; "too early" only here."""

@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from tray_app import APP_NAME
 from tray_app.core.events import ChannelState
+from tray_app.core.models import AuthState
 from tray_app.core.views import ResumeStatus, Status
 from tray_app.i18n import t
 from tray_app.i18n.text import local_time, nothing_planned_text, reason_text
@@ -27,6 +28,15 @@ class Item:
 
 
 SEPARATOR = Item("-")
+SIGN_IN_STATES = frozenset(
+    {
+        AuthState.NOT_CONFIGURED,
+        AuthState.SESSION_EXPIRED,
+        AuthState.SIGN_IN_NEEDED,
+        AuthState.BOT_CHECK,  # passed by signing in again in a real browser
+    }
+)
+"""The website session is missing or ended: the menu offers the sign-in window."""
 
 
 def status_line(status: Status, language: str, tz: tzinfo | None = None) -> str:
@@ -90,7 +100,10 @@ def build_menu(
 ) -> tuple[Item, ...]:
     """``autostart`` None: this system has no start-at-login writer (item disabled)."""
     resumes = status.resumes
-    items: list[Item] = [Item(status_line(status, language, tz), enabled=False), SEPARATOR]
+    items: list[Item] = [Item(status_line(status, language, tz), enabled=False)]
+    if status.auth_state in SIGN_IN_STATES:
+        items.append(Item(t("tray.sign_in_window", language), "sign_in_window"))
+    items.append(SEPARATOR)
     if not resumes:
         items.append(Item(t("status.no_resumes", language), enabled=False))
     items.extend(
