@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from tray_app.adapters import web_window
 from tray_app.adapters.cli import EXIT_FAILURE, Cli, main
+from tray_app.adapters.usecases import WebSignIn, sign_in_web
 from tray_app.adapters.web_window import (
     SignInWindow,
     WindowMissing,
@@ -219,3 +224,88 @@ def test_a_regional_host_the_site_sends_the_user_to_is_saved(
     assert runtime.settings().web_host == "spb.hh.ru"
     assert runtime.web_sessions("spb.hh.ru").load() is not None
     assert runtime.web_sessions("hh.ru").load() is None
+
+
+class ClosedHandlers:
+    """pywebview's ``window.events.closed``: handlers added with ``+=``."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Callable[[], object]] = []
+
+    def __iadd__(self, handler: Callable[[], object]) -> ClosedHandlers:
+        self.handlers.append(handler)
+        return self
+
+
+class StuckView(FakeWebView):
+    """A page still loading: pywebview's window calls wait (up to 20 s) for it."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(base)
+        self.events = SimpleNamespace(closed=ClosedHandlers())
+        self.loaded = threading.Event()
+        self.asked = threading.Event()
+
+    def get_current_url(self) -> str:
+        self.asked.set()
+        self.loaded.wait(20)
+        return super().get_current_url()
+
+
+def fake_webview(view: StuckView, user: Callable[[], object]) -> SimpleNamespace:
+    """``webview.create_window`` and ``webview.start``: ``start`` runs ``func`` as
+    pywebview does, then ``user()`` plays the user, and the window closes."""
+
+    def start(func: Callable[[], None], **_kw: Any) -> None:
+        threading.Thread(target=func).start()
+        user()
+        for handler in view.events.closed.handlers:
+            handler()
+
+    return SimpleNamespace(create_window=lambda *_a, **_kw: view, start=start)
+
+
+def window_for(runtime: Runtime) -> SignInWindow:
+    return SignInWindow(runtime, "hh.ru", title="HH Raiser", last_word=str, poll=0.02, linger=0.0)
+
+
+def test_closing_while_a_page_loads_ends_at_once(
+    runtime: Runtime, sim: HHSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window's watcher may be stuck in a pywebview call for 20 s after the window
+    is gone; the process must not wait for it (it did, and outlived a 30 s limit)."""
+    view = StuckView(sim.url)
+    monkeypatch.setitem(sys.modules, "webview", fake_webview(view, lambda: view.asked.wait(5)))
+    started = time.monotonic()
+    result = window_for(runtime).run()
+    assert time.monotonic() - started < 3
+    assert isinstance(result.error, SignInWindowClosed)
+    assert runtime.web_sessions().load() is None
+    view.loaded.set()
+
+
+def test_closing_while_a_found_session_is_stored_keeps_it(
+    runtime: Runtime, sim: HHSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user closes the window the moment the site shows their resumes: the check
+    under way finishes and the session is stored and reported, not lost."""
+    view = StuckView(sim.url)
+    view.loaded.set()
+    view.cookies, view.path = sim.web.login(), "/applicant/resumes"
+    checking, go_on = threading.Event(), threading.Event()
+    real_check = sign_in_web
+
+    def slow_check(*args: Any) -> WebSignIn:
+        checking.set()
+        go_on.wait(10)
+        return real_check(*args)
+
+    def user() -> None:
+        checking.wait(5)
+        threading.Timer(0.3, go_on.set).start()  # closed while the check runs
+
+    monkeypatch.setattr(web_window, "sign_in_web", slow_check)
+    monkeypatch.setitem(sys.modules, "webview", fake_webview(view, user))
+    result = window_for(runtime).run()
+    assert go_on.is_set() and result.ok
+    assert runtime.web_sessions().load() is not None

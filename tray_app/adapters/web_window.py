@@ -158,6 +158,8 @@ class SignInWindow:
         self._poll = poll
         self._linger = linger
         self._closed = threading.Event()
+        self._state = threading.Lock()  # guards the hand-over between closing and checking
+        self._checking = False  # a found session is being checked and stored
         self._result: WebSignIn | None = None
         self._last_error: WebSignIn | None = None
 
@@ -176,13 +178,23 @@ class SignInWindow:
         assert window is not None  # None only on Android
         window.events.closed += self.window_closed
         log.info("sign-in window: %s (profile %s)", self.start_url, profile)
-        webview.start(self.watch, (window,), private_mode=False, storage_path=str(profile))
-        self.window_closed()
+        # pywebview runs its ``func`` on a thread the interpreter waits for at exit, and
+        # a window call made while a page loads waits up to 20 s for it, long after the
+        # window is gone: the watcher is a daemon thread, waited for only while it stores
+        watcher = threading.Thread(
+            target=self.watch, args=(window,), name="sign-in-window", daemon=True
+        )
+        webview.start(watcher.start, private_mode=False, storage_path=str(profile))
+        if self.window_closed():
+            watcher.join()
         return self.outcome()
 
-    def window_closed(self) -> None:
-        """The user closed the window (or it was closed for them)."""
-        self._closed.set()
+    def window_closed(self) -> bool:
+        """The user closed the window (or it was closed for them). True while a found
+        session is being checked and stored: that finishes, whatever the window does."""
+        with self._state:
+            self._closed.set()
+            return self._checking
 
     def outcome(self) -> WebSignIn:
         """What the window came to, once it is closed."""
@@ -217,17 +229,35 @@ class SignInWindow:
             checked = token
             host = regional_host(self.host, jar)  # the site may send the user elsewhere
             log.info("sign-in window: the page left the login pages; checking on %s", host)
-            result = sign_in_web(self.runtime, host, BrowserCookies(jar))
+            result = self._check(host, jar)
+            if result is None:
+                break  # closed meanwhile
             if _is_final(result):
-                self._result = result
                 self._say(window, self._last_word(result))
                 break
-            self._last_error = result
             transient = isinstance(result.error, TransientError)
             recheck_at = waited + RECHECK_SECONDS if transient else math.inf
             log.info("sign-in window: not signed in yet (%s)", result.error)
         if not self._closed.is_set():
             window.destroy()
+
+    def _check(self, host: str, jar: dict[str, str]) -> WebSignIn | None:
+        """``login --web``'s check of the window's cookies; None when the window was
+        closed before it began. The result is kept before the window may close."""
+        with self._state:
+            if self._closed.is_set():
+                return None
+            self._checking = True
+        try:
+            result = sign_in_web(self.runtime, host, BrowserCookies(jar))
+            if _is_final(result):
+                self._result = result
+            else:
+                self._last_error = result
+            return result
+        finally:
+            with self._state:
+                self._checking = False
 
     def _say(self, window: Any, text: str) -> None:
         """The window's last word, in the window itself, for a moment."""
