@@ -265,6 +265,22 @@ def test_a_killed_process_loses_no_usable_token_outside_the_named_window(
         assert after.returncode == 4
 
 
+def test_a_raise_taken_by_hh_as_the_process_was_killed_is_recorded_at_the_next_start(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    import_tokens(env, sim, tmp_path)
+    sim.open_window(A, in_seconds=-3)
+    sim.open_window(B, in_seconds=600)
+    crashed = hh({**env, CRASH_ENV: "after_publish_response"}, "raise-now")
+    assert crashed.returncode == CRASH_EXIT_CODE
+    after = hh(env, "raise-now")  # reads hh.ru first: the raise happened; not sent again
+    assert after.returncode == 3, after.stdout + after.stderr
+    history = app_paths(env).history_file.read_text(encoding="utf-8").splitlines()
+    raised = [json.loads(line) for line in history if '"raised"' in line]
+    assert [r["resume_id"] for r in raised] == [A]
+    assert [p.accepted for p in sim.publishes] == [True]
+
+
 def test_no_keyring_gives_a_clear_error(env: dict[str, str]) -> None:
     bare = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     result = hh(bare, "status")

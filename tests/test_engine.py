@@ -9,9 +9,10 @@ import pytest
 
 from tray_app.core.engine import Chore, EngineOptions
 from tray_app.core.events import Event, RaiseAttempted, ResumesChanged, ResumeSkipped
-from tray_app.core.models import Attempt, AuthState, Outcome
+from tray_app.core.models import Attempt, AuthState, InFlight, Outcome, PublishReceipt
 from tray_app.core.views import NotDue
 from tray_app.simulator.hh import HHSimulator, SimResume
+from tray_app.storage.in_flight import InFlightFile
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.wiring import Runtime, build_runtime
 
@@ -342,3 +343,95 @@ def test_jitter_is_drawn_once_per_window_and_within_bounds(
         assert jitter() == first
     assert timedelta(0) <= first <= timedelta(seconds=120)
     runtime.close()
+
+
+# ---- a process killed between sending a raise and writing its outcome ----------------
+
+
+def _restart(rt: Runtime, environ: dict[str, str], keyring_backend: MemoryKeyring) -> Runtime:
+    """A new process on the same home, keyring and simulator (the old one died)."""
+    rt.close()
+    return build_runtime(
+        environ,
+        keyring_backend=keyring_backend,
+        engine_options=EngineOptions(sleep=lambda _: None, calibrate=False),
+    )
+
+
+def _killed_after_sending(rt: Runtime, sim: HHSimulator, *, taken: bool) -> InFlight:
+    """What a process leaves when killed after hh.ru's answer, before the history line:
+    the record in flight, and (``taken``) the raise done on hh.ru."""
+    due_now(sim, A)
+    rt.engine.refresh()
+    resume = next(r for r in rt.engine.resumes() if r.id == A)
+    flight = InFlight(A, resume.title, rt.clock.now(), resume.updated_at, resume.next_publish_at)
+    InFlightFile(rt.paths.in_flight_file).begin(flight)
+    if taken:
+        assert sim.publish(A)[0] == 204
+    return flight
+
+
+def test_a_raise_taken_by_hh_before_the_process_died_gets_its_history_line(
+    rt: Runtime, sim: HHSimulator, environ: dict[str, str], keyring_backend: MemoryKeyring
+) -> None:
+    flight = _killed_after_sending(rt, sim, taken=True)
+    rt = _restart(rt, environ, keyring_backend)
+    try:
+        assert rt.engine.refresh()
+        raised = [a for a in rt.history.read() if a.outcome is Outcome.RAISED]
+        assert [(a.resume_id, a.at) for a in raised] == [(A, flight.at)]
+        shown = next(r for r in rt.engine.snapshot().resumes if r.id == A)
+        assert shown.last_raise_at == flight.at
+        assert not rt.paths.in_flight_file.exists()
+        rt.engine.refresh()  # settled once
+        assert len([a for a in rt.history.read() if a.outcome is Outcome.RAISED]) == 1
+        assert sim.premature_publishes() == []
+    finally:
+        rt.close()
+
+
+def test_a_raise_that_never_reached_hh_leaves_no_history_line(
+    rt: Runtime, sim: HHSimulator, environ: dict[str, str], keyring_backend: MemoryKeyring
+) -> None:
+    _killed_after_sending(rt, sim, taken=False)
+    rt = _restart(rt, environ, keyring_backend)
+    try:
+        assert rt.engine.refresh()
+        assert [a for a in rt.history.read() if a.resume_id == A] == []
+        assert not rt.paths.in_flight_file.exists()
+        assert rt.engine.raise_due(A) is not None  # still due: raised now
+        assert rt.history.read()[-1].outcome is Outcome.RAISED
+    finally:
+        rt.close()
+
+
+def test_an_outcome_written_before_the_process_died_is_not_written_twice(
+    rt: Runtime, sim: HHSimulator, environ: dict[str, str], keyring_backend: MemoryKeyring
+) -> None:
+    flight = _killed_after_sending(rt, sim, taken=True)
+    rt.history.append(Attempt(flight.at, A, Outcome.RAISED, 204, title=flight.title))
+    rt = _restart(rt, environ, keyring_backend)
+    try:
+        assert rt.engine.refresh()
+        assert len([a for a in rt.history.read() if a.outcome is Outcome.RAISED]) == 1
+        assert not rt.paths.in_flight_file.exists()
+    finally:
+        rt.close()
+
+
+def test_a_raise_in_flight_is_cleared_once_its_outcome_is_written(
+    rt: Runtime, sim: HHSimulator
+) -> None:
+    due_now(sim, A)
+    rt.engine.refresh()
+    written: list[bool] = []
+    real_publish = rt.engine.transport.publish
+
+    def publish(resume_id: str) -> PublishReceipt:
+        written.append(rt.paths.in_flight_file.exists())  # on disk before hh.ru hears of it
+        return real_publish(resume_id)
+
+    rt.engine.transport.publish = publish  # type: ignore[method-assign]
+    assert rt.engine.raise_due(A) is not None
+    assert written == [True]
+    assert not rt.paths.in_flight_file.exists()

@@ -18,6 +18,7 @@ from tray_app.core.errors import ConfigError
 from tray_app.core.events import EventBus, TokenRefreshed
 from tray_app.core.models import TokenPair, TransportKind
 from tray_app.storage.history import History
+from tray_app.storage.in_flight import InFlightFile
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
@@ -208,7 +209,10 @@ def build_runtime(
 
     transport = SelectedTransport(settings, api, web_transport)
     history = History(paths.history_file)
-    engine = Engine(transport, settings, history, bus, clock, server_clock, engine_options)
+    in_flight = InFlightFile(paths.in_flight_file)
+    engine = Engine(
+        transport, settings, history, bus, clock, server_clock, engine_options, in_flight
+    )
     tz = engine_options.tz if engine_options else None
     telegram_targets = TelegramTargets(settings, secrets, endpoints.telegram)
 

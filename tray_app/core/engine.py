@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 
@@ -42,9 +42,10 @@ from tray_app.core.events import (
     ResumeSkipped,
     TransientFailure,
 )
-from tray_app.core.models import Attempt, AuthState, Outcome, Resume
+from tray_app.core.faults import crash_point
+from tray_app.core.models import Attempt, AuthState, InFlight, Outcome, Resume
 from tray_app.core.planner import PlanRules, backoff, hh_interval, hh_window, plan_raise
-from tray_app.core.ports import AttemptLog, PlanSettings, Transport
+from tray_app.core.ports import AttemptLog, InFlightLog, PlanSettings, Transport
 from tray_app.core.redact import redactor
 from tray_app.core.views import NotDue, ResumeStatus, Snapshot
 
@@ -113,6 +114,19 @@ class EngineOptions:
     calibrate: bool = True  # one-shot CLI commands skip the clock probes
 
 
+class _NothingInFlight:
+    """No raise is remembered across processes (a core without a data folder)."""
+
+    def pending(self) -> list[InFlight]:
+        return []
+
+    def begin(self, raise_: InFlight) -> None:
+        pass
+
+    def end(self, resume_id: str) -> None:
+        pass
+
+
 class Engine:
     """Raises every enabled resume as soon as hh.ru allows."""
 
@@ -125,8 +139,10 @@ class Engine:
         clock: Clock,
         server_clock: ServerClock,
         options: EngineOptions | None = None,
+        in_flight: InFlightLog | None = None,
     ) -> None:
         self.transport = transport
+        self._in_flight = in_flight or _NothingInFlight()
         self._settings = settings
         self._history = history
         self._bus = bus
@@ -144,6 +160,11 @@ class Engine:
         self._past = {a.resume_id: a for a in past}  # the latest attempt per resume
         self._past_raises = {a.resume_id: a.at for a in past if a.outcome is Outcome.RAISED}
         self._list_error: str | None = None
+        try:
+            self._unsettled = {f.resume_id: f for f in self._in_flight.pending()}
+        except OSError:
+            log.exception("could not read the raises in flight")
+            self._unsettled = {}
 
     # ---- reading hh.ru ------------------------------------------------------------
 
@@ -165,6 +186,7 @@ class Engine:
             self._bus.publish(ConnectionRestored())
         self._merge(resumes, told_by_caller=told_by_caller)
         self._gate.set(AuthState.OK)
+        self._settle_in_flight()
         self.replan()
         return True
 
@@ -424,11 +446,68 @@ class Engine:
         return Attempt(self._clock.now(), resume_id, outcome, detail=detail)
 
     def _raise(self, track: _Track) -> Attempt:
+        """Sends the raise with its record in flight on disk, cleared once the outcome
+        is in the history (see :meth:`_settle_in_flight` for a process that died)."""
         before = track.resume
         started = self._clock.now()  # the attempt's time, not the end of verification
+        flight = InFlight(
+            before.id, before.title, started, before.updated_at, before.next_publish_at
+        )
+        try:
+            self._in_flight.begin(flight)
+        except OSError:  # never a reason not to raise; only a crash now would cost a line
+            log.exception("could not note the raise in flight")
+        try:
+            return self._send_raise(track, started)
+        finally:
+            self._end_in_flight(before.id)
+
+    def _end_in_flight(self, resume_id: str) -> None:
+        try:
+            self._in_flight.end(resume_id)
+        except OSError:
+            log.exception("could not clear the raise in flight")
+
+    def _settle_in_flight(self) -> None:
+        """Raises a killed process sent but never wrote down (read at start, so this
+        process's own raises in flight are never among them): hh.ru's dates, read now
+        against those it had before, show whether each happened; one that did gets
+        its history line and event as if the process had lived."""
+        for flight in list(self._unsettled.values()):
+            track = self._tracks.get(flight.resume_id)
+            if track is None:
+                log.info(
+                    "a raise of %s sent before a restart: the resume is gone", flight.resume_id
+                )
+            elif (past := self._past.get(flight.resume_id)) is not None and past.at == flight.at:
+                pass  # its outcome was written; only the clearing was cut off
+            else:
+                before = replace(
+                    track.resume,
+                    updated_at=flight.updated_at,
+                    next_publish_at=flight.next_publish_at,
+                )
+                happened = _raised_between(before, track.resume)
+                log.info(
+                    "resume %s: the raise sent at %s before a restart %s",
+                    flight.resume_id,
+                    flight.at.isoformat(),
+                    "happened (hh.ru's dates moved); recorded now"
+                    if happened
+                    else "did not happen (hh.ru's dates did not move)",
+                )
+                if happened:
+                    self._raised(track, flight.at)
+                    self._record(track, Outcome.RAISED, at=flight.at)
+            del self._unsettled[flight.resume_id]
+            self._end_in_flight(flight.resume_id)
+
+    def _send_raise(self, track: _Track, started: datetime) -> Attempt:
+        before = track.resume
         log.info("raising %s (%s)", before.id, before.title)
         try:
             receipt = self.transport.publish(before.id)
+            crash_point("after_publish_response")
         except TooEarly as exc:
             # re-read for the real window; if hh.ru's list still says "now", wait a
             # little longer each time instead of asking again at once

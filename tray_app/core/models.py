@@ -183,6 +183,52 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class InFlight:
+    """A raise sent to hh.ru whose outcome is not yet in the history: kept on disk
+    until it is, so a process killed in between can settle it at its next start from
+    hh.ru's dates as they were before the raise."""
+
+    resume_id: str
+    title: str
+    at: datetime
+    updated_at: datetime | None
+    next_publish_at: datetime | None
+
+    def to_record(self) -> dict[str, Any]:
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "resume_id": self.resume_id,
+            "title": self.title,
+            "at": self.at.isoformat(),
+            "updated_at": iso(self.updated_at),
+            "next_publish_at": iso(self.next_publish_at),
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> InFlight:
+        """Raises ValueError, KeyError or TypeError for a record that is not one."""
+
+        def moment(value: Any) -> datetime | None:
+            parsed = None if value is None else datetime.fromisoformat(value)
+            if parsed is not None and parsed.tzinfo is None:
+                raise ValueError("a time without its zone")
+            return parsed
+
+        at = moment(data["at"])
+        if at is None:
+            raise ValueError("no time")
+        return cls(
+            str(data["resume_id"]),
+            str(data.get("title") or ""),
+            at,
+            moment(data.get("updated_at")),
+            moment(data.get("next_publish_at")),
+        )
+
+
+@dataclass(frozen=True)
 class PublishReceipt:
     """hh.ru accepted a publish; whether it took effect is checked separately."""
 

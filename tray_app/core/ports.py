@@ -1,6 +1,7 @@
 """What the core needs from the outside, as small interfaces: a transport (the API
-and website transports provide it), the settings that shape the plan, and the
-history file. The core never imports storage or transports; ``wiring`` plugs them in.
+and website transports provide it), the settings that shape the plan, the history
+file and the raises in flight. The core never imports storage or transports;
+``wiring`` plugs them in.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Protocol
 
-from tray_app.core.models import Attempt, PublishReceipt, Resume
+from tray_app.core.models import Attempt, InFlight, PublishReceipt, Resume
 
 
 class Transport(Protocol):
@@ -59,4 +60,20 @@ class AttemptLog(Protocol):
 
     def append(self, attempt: Attempt) -> None:
         """On disk before it returns; raises OSError when it cannot be written."""
+        ...
+
+
+class InFlightLog(Protocol):
+    """Raises sent whose outcome is not yet in the history (``raises-in-flight.json``)."""
+
+    def pending(self) -> list[InFlight]:
+        """What a process that died left unsettled."""
+        ...
+
+    def begin(self, raise_: InFlight) -> None:
+        """On disk before it returns (before the raise is sent); raises OSError."""
+        ...
+
+    def end(self, resume_id: str) -> None:
+        """The outcome is in the history; raises OSError."""
         ...

@@ -31,6 +31,11 @@ class AppPaths:
         return self.data_dir / "history.jsonl"
 
     @property
+    def in_flight_file(self) -> Path:
+        """Raises sent whose outcome is not yet in the history."""
+        return self.data_dir / "raises-in-flight.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / "instance.lock"
 
