@@ -14,6 +14,9 @@
           instead of the pip-installed app.
 ``tray-soak``: resident memory of the tray app over a long run of simulated raises
           (three resumes, a short cooldown), sampled every minute.
+``crash-soak``: ``kill -9`` of ``run --headless`` dozens of times during token
+          refreshes, cookie rotations, raises and settings writes; what survived (see
+          ``benchmarks/crash_soak.py``).
 ``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
           memory of an idle ``run --headless`` over one minute; ``--telegram`` adds a
           connected bot (the Telegram simulator) with commands on.
@@ -37,6 +40,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.crash_soak import crash_soak
 from tests.desktop import virtual_desktop, wait_for_window
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
@@ -360,6 +364,11 @@ def main() -> None:
     idle.add_argument("--warmup", type=float, default=10.0)
     idle.add_argument("--telegram", action="store_true", help="with a connected bot")
     idle.add_argument("--exe", help="the built executable (scripts/build)")
+    crash = sub.add_parser("crash-soak")
+    crash.add_argument("--kills", type=int, default=40, help="kills per transport")
+    crash.add_argument("--transport", choices=("api", "web", "both"), default="both")
+    crash.add_argument("--seed", type=int, default=1)
+    crash.add_argument("--exe", help="the built executable (scripts/build)")
     args = parser.parse_args()
     if args.what == "size":
         result = bench_size(args.folder)
@@ -377,6 +386,12 @@ def main() -> None:
         result = bench_tray_start(args.starts, args.exe)
     elif args.what == "tray-soak":
         result = bench_tray_soak(args.minutes, args.cooldown)
+    elif args.what == "crash-soak":
+        transports = ("api", "web") if args.transport == "both" else (args.transport,)
+        result = {
+            name: crash_soak(name, args.kills, app_command(args.exe), seed=args.seed).summary()
+            for name in transports
+        }
     else:
         result = bench_idle(args.seconds, args.warmup, args.telegram, args.exe)
     print(json.dumps(result, indent=2))

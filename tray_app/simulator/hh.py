@@ -105,6 +105,8 @@ class RecordedRequest:
     headers: CaseInsensitiveDict[str]  # as sent; names compared without case, as HTTP does
     form: dict[str, list[str]]
     status: int = 0
+    answered_at: float = 0.0  # time.time() once the answer was written (crash soak)
+    set_cookies: tuple[str, ...] = ()  # names of the cookies the answer set
 
 
 @dataclass
@@ -473,10 +475,11 @@ class _Handler(SimHandler):
         host = self.headers.get("Host") or ""
         for name, cookie in (set_cookies or {}).items():
             self.send_header("Set-Cookie", set_cookie_header(name, cookie, host))
+        self._record.set_cookies = tuple(set_cookies or ())
         if self.command == "HEAD":
             self.send_header("Content-Length", "0")
             self.end_headers()
-            self._record.status = status
+            self._record.status, self._record.answered_at = status, time.time()
             return
         if raw:
             self.send_header("Content-Type", f"{ctype}; charset=utf-8")
@@ -484,7 +487,7 @@ class _Handler(SimHandler):
         self.end_headers()
         if raw:
             self.wfile.write(raw)
-        self._record.status = status
+        self._record.status, self._record.answered_at = status, time.time()
 
     def _handle(self, method: str) -> None:
         sim = self.sim

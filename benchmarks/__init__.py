@@ -1,0 +1,1 @@
+"""Benchmarks run by ``scripts/bench``; the crash soak is also run by the tests."""
