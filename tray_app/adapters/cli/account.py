@@ -177,6 +177,7 @@ def _login_in_window(cli: Cli, args: argparse.Namespace) -> int:
             return problem_text(result.error, result.host, lang)
 
         cli.say(t("window.opening", lang, host=host))
+        cli.exit_at_once = True
         window = SignInWindow(runtime, host, title=t("window.title", lang), last_word=last_word)
         result = window.run()
     finally:

@@ -59,6 +59,9 @@ class Cli:
     open_browser: Callable[[str], bool] = webbrowser.open
     stop: threading.Event = field(default_factory=threading.Event)
     language: str = "ru"
+    exit_at_once: bool = False
+    """Set by a command whose GUI toolkit may hang the interpreter's exit (the sign-in
+    window: WebKitGTK's threads); the real process then ends as soon as it returns."""
 
     @property
     def paths(self) -> AppPaths:

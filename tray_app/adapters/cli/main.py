@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
+import sys
 from collections.abc import Callable, Sequence
 
 from tray_app import __version__
@@ -146,9 +150,23 @@ def _language(paths: AppPaths) -> str:
 
 
 def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
-    if cli is None:
-        prepare_process()  # the real process only (tests pass their own Cli)
-        cli = Cli()
+    if cli is not None:  # tests pass their own Cli
+        return _run(cli, argv)
+    prepare_process()  # the real process only
+    cli = Cli()
+    code = _run(cli, argv)
+    if cli.exit_at_once:
+        # everything is said, stored and logged by now; what is left is the toolkit's
+        # teardown, which was seen to hang after the window had closed
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    return code
+
+
+def _run(cli: Cli, argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
