@@ -1,7 +1,13 @@
-"""Logging: a rotating file in the log folder, and stderr when there is one.
+"""Logging: one file in the log folder, and stderr when there is one.
 
 Every line goes through the redactor after formatting, so secrets are masked in
 messages, arguments, URLs and tracebacks alike.
+
+Every process of the app (the running instance, each command, the settings and
+sign-in windows) appends to the same file; only the running instance rotates it
+(:func:`rotate_log`). A command that renamed the file would leave the instance
+writing into ``hh-raiser.log.1`` (on Windows, fail to rename a file held open), and
+two rotating processes each rename the other's backups.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 from tray_app.core.redact import redactor
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+MAX_BYTES = 1_000_000
+BACKUPS = 5
 
 
 class RedactingFormatter(logging.Formatter):
@@ -21,8 +29,22 @@ class RedactingFormatter(logging.Formatter):
         return redactor(super().format(record))
 
 
+class LogFile(logging.handlers.RotatingFileHandler):
+    """Appends to the log; renames it (rotates) only once :attr:`rotates` is set,
+    by the process that holds the instance lock. The handler stays the same across
+    that switch, so no line is lost or written twice."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        self.rotates = False
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        return self.rotates and bool(super().shouldRollover(record))
+
+
 def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True) -> None:
-    """Idempotent: replaces handlers it installed before."""
+    """Idempotent: replaces handlers it installed before. The file is only appended
+    to until :func:`rotate_log`."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_hh_raiser", False):
@@ -31,10 +53,7 @@ def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = RedactingFormatter(FORMAT)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
-    )
-    handlers: list[logging.Handler] = [file_handler]
+    handlers: list[logging.Handler] = [LogFile(log_file)]
     if console and sys.stderr is not None:  # None in a windowed PyInstaller build
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -44,3 +63,12 @@ def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True
         handler._hh_raiser = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def rotate_log() -> None:
+    """This process is the running instance (it holds the instance lock of the home
+    whose log it writes): from now on it keeps the log to ``MAX_BYTES`` and
+    ``BACKUPS`` old files. Every other process only appends."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, LogFile):
+            handler.rotates = True

@@ -21,6 +21,7 @@ from tray_app import __version__
 from tray_app.adapters.autostart import for_this_system as autostart_for_this_system
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
+from tray_app.adapters.logs import rotate_log
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
 from tray_app.adapters.web_window import launch_window
@@ -130,6 +131,7 @@ def _choose_tray(cli: Cli, headless: bool) -> ModuleType | None:
 def cmd_run(cli: Cli, args: argparse.Namespace) -> int:
     tray = _choose_tray(cli, getattr(args, "headless", False))
     with InstanceLock(cli.paths.lock_file).acquire():
+        rotate_log()  # the instance of this home, whose log it is: the one that rotates it
         runtime = cli.runtime(long_running=True)
         if tray is None and not runtime.has_account():  # the tray opens the settings
             runtime.close()
@@ -197,7 +199,10 @@ def sign_in_to_demo(runtime: Runtime, sim: HHSimulator) -> None:
 
 def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
     """The app against the built-in simulators (hh.ru and Telegram, whose messages are
-    printed as a phone would show them), with fake secrets in memory only."""
+    printed as a phone would show them), with fake secrets in memory only.
+
+    It only appends to the log: it writes the user's log but holds the lock of its
+    throwaway home, so the user's own instance may be running and rotating it."""
     tray = _choose_tray(cli, args.headless)
 
     def show_on_phone(text: str) -> None:
