@@ -13,8 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import webbrowser
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
+
+from tray_app.storage.privacy import restrict_new_files, users_umask
 
 LIBRARY_PATH = "LD_LIBRARY_PATH"
 SAVED_SUFFIX = "_ORIG"  # where PyInstaller's bootloader keeps the user's own value
@@ -104,7 +107,16 @@ def attach_windows_console() -> None:
 
 
 def prepare_process() -> None:
-    """Called first by the command line entry point."""
+    """Called first by the command line entry point, in every process of the app
+    (the tray and ``run``, commands, the settings and sign-in windows)."""
+    restrict_new_files()
     attach_windows_console()
     restore_library_path(os.environ, frozen=is_frozen())
     add_system_typelibs(os.environ, frozen=is_frozen())
+
+
+def open_in_browser(url: str) -> bool:
+    """``webbrowser.open`` with the user's umask: a browser it starts is the user's,
+    not ours, and must not make the user's downloads private."""
+    with users_umask():
+        return webbrowser.open(url)

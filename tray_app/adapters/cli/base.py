@@ -11,13 +11,13 @@ import getpass
 import os
 import sys
 import threading
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from keyring.backend import KeyringBackend
 
+from tray_app.adapters.bundle import open_in_browser
 from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
 from tray_app.i18n import t
@@ -56,7 +56,7 @@ class Cli:
     keyring_backend: KeyringBackend | None = None
     prompt: Callable[[str], str] = input
     secret_prompt: Callable[[str], str] = getpass.getpass
-    open_browser: Callable[[str], bool] = webbrowser.open
+    open_browser: Callable[[str], bool] = open_in_browser
     stop: threading.Event = field(default_factory=threading.Event)
     language: str = "ru"
     exit_at_once: bool = False

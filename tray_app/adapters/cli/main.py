@@ -31,6 +31,7 @@ from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.settings import FIELDS, SettingsStore
 
+log = logging.getLogger(__name__)
 TAB_NAMES = ("hh", "telegram", "raising", "general", "about")
 
 
@@ -171,8 +172,15 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    tightened = cli.paths.make_private()  # before anything is read or written there
     cli.language = _language(cli.paths)
     setup_logging(cli.paths.log_file, verbose=args.verbose)
+    if tightened:
+        shown = ", ".join(map(str, tightened[:10]))
+        more = f" and {len(tightened) - 10} more" if len(tightened) > 10 else ""
+        log.info(
+            "made private (others could read them, as older versions left them): %s%s", shown, more
+        )
     command = COMMANDS.get(args.command or "", cmd_start)
     try:
         return command(cli, args)

@@ -14,14 +14,13 @@ import subprocess
 import sys
 import threading
 import tkinter as tk
-import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from tkinter import messagebox, ttk
 
 from tray_app import __version__
 from tray_app.adapters.autostart import launch_command
-from tray_app.adapters.bundle import asset_path
+from tray_app.adapters.bundle import asset_path, open_in_browser
 from tray_app.adapters.children import Child, reap
 from tray_app.adapters.login_text import result_text
 from tray_app.adapters.settings_window.form import SettingsForm
@@ -204,7 +203,7 @@ class SettingsWindow:
         *,
         tab: str = "hh",
         environ: Mapping[str, str] | None = None,
-        open_browser: Callable[[str], bool] = webbrowser.open,
+        open_browser: Callable[[str], bool] = open_in_browser,
         start_sign_in: Callable[[], Child] | None = None,
         sign_in_support: Callable[[], WindowSupport] | None = None,
         confirm: Callable[[str, str], bool] | None = None,

@@ -33,6 +33,7 @@ from tray_app.core.views import NotDue
 from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text
 from tray_app.notify.notices import Notice
+from tray_app.storage.privacy import user_umask
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,12 @@ def open_path(path: Path) -> None:
         os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
         return
     opener = "open" if sys.platform == "darwin" else "xdg-open"
-    subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen(  # the user's program, with the user's umask (ours makes files private)
+        [opener, str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        umask=user_umask(),
+    )
 
 
 def notifications_available(pystray: ModuleType) -> bool:
