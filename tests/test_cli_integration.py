@@ -34,6 +34,11 @@ B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
 
 @pytest.fixture(autouse=True)
 def secret_service() -> None:
+    require_secret_service()
+
+
+def require_secret_service() -> None:
+    """Skips (fails in CI) without a Secret Service keyring to run the command with."""
     backend = keyring.get_keyring()
     if "SecretService" not in type(backend).__module__:
         message = (
