@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from tray_app.core.redact import redactor
+from tray_app.storage.privacy import OWNER_ONLY
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 MAX_BYTES = 1_000_000
@@ -52,7 +53,7 @@ def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True
             handler.close()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     formatter = RedactingFormatter(FORMAT)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(mode=OWNER_ONLY, parents=True, exist_ok=True)
     handlers: list[logging.Handler] = [LogFile(log_file)]
     if console and sys.stderr is not None:  # None in a windowed PyInstaller build
         stream = logging.StreamHandler(sys.stderr)

@@ -150,6 +150,16 @@ def _language(paths: AppPaths) -> str:
         return Language.RU
 
 
+def _make_private(paths: AppPaths) -> None:
+    """Every process, at start: what older versions left open to other users of the
+    machine is closed (said in the log once, as nothing is left to close after)."""
+    tightened = paths.make_private()
+    if tightened:
+        shown = ", ".join(map(str, tightened[:10]))
+        more = f" and {len(tightened) - 10} more" if len(tightened) > 10 else ""
+        log.info("made private (others could read them): %s%s", shown, more)
+
+
 def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
     if cli is not None:  # tests pass their own Cli
         return _run(cli, argv)
@@ -172,15 +182,9 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    tightened = cli.paths.make_private()  # before anything is read or written there
     cli.language = _language(cli.paths)
     setup_logging(cli.paths.log_file, verbose=args.verbose)
-    if tightened:
-        shown = ", ".join(map(str, tightened[:10]))
-        more = f" and {len(tightened) - 10} more" if len(tightened) > 10 else ""
-        log.info(
-            "made private (others could read them, as older versions left them): %s%s", shown, more
-        )
+    _make_private(cli.paths)
     command = COMMANDS.get(args.command or "", cmd_start)
     try:
         return command(cli, args)
