@@ -95,7 +95,7 @@ def tighten(roots: Iterable[Path]) -> list[Path]:
         with contextlib.suppress(OSError):
             if _restrict(root, os.stat(root).st_mode):
                 changed.append(root)
-        for folder, dirs, files in os.walk(root, onerror=None, followlinks=False):
+        for folder, dirs, files in os.walk(root, followlinks=False):
             for name in (*dirs, *files):
                 path = Path(folder, name)
                 try:
