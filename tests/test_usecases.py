@@ -46,6 +46,7 @@ from tray_app.telegram.setup import (
     FoundChat,
     bot_username,
     find_chat,
+    new_code,
     open_bot,
     save_connection,
     send_checked,
@@ -339,18 +340,22 @@ def test_telegram_setup_finds_the_chat_sends_and_saves(
     bot = open_bot(runtime.telegram_targets, tg.token)
     try:
         assert bot_username(bot) == "hh_raiser_sim_bot"
-        found = find_chat(bot, 10)
-        assert isinstance(found, FoundChat) and (found.chat_id, found.name) == (str(CHAT), "anna")
+        code = new_code()
+        threading.Timer(0.3, lambda: tg.user_says(CHAT, code.lower(), username="anna")).start()
+        found = find_chat(bot, code, 10)
+        assert isinstance(found, FoundChat)
+        assert (found.chat_id, found.user_id, found.name) == (str(CHAT), str(CHAT), "anna")
         send_checked(bot, found.chat_id, "hello <there>")
         assert tg.sent(CHAT)[-1].plain == "hello <there>"  # escaped for HTML, shown as typed
         with pytest.raises(ChatNotFound):
             send_checked(bot, "555", "nobody there")
-        save_connection(runtime, tg.token, found.chat_id, found.offset)
+        save_connection(runtime, tg.token, found.chat_id, found.user_id, found.offset)
     finally:
         bot.close()
         runtime.close()
     assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
     assert runtime.settings().telegram_chat_id == str(CHAT)
+    assert runtime.settings().telegram_user_id == str(CHAT)
     assert runtime.paths.telegram_offset_file.exists()
 
 
@@ -367,8 +372,8 @@ def test_find_chat_gives_up_on_silence_or_a_stop(
     stop = threading.Event()
     stop.set()
     try:
-        assert find_chat(bot, 0.5) is None
-        assert find_chat(bot, 60, stop) is None
+        assert find_chat(bot, "ABCDEFGH", 0.5) is None
+        assert find_chat(bot, "ABCDEFGH", 60, stop) is None
     finally:
         bot.close()
         runtime.close()
