@@ -230,7 +230,6 @@ class SettingsWindow:
         self.confirm = confirm or self._ask
         self.sign_in_child: Child | None = None
         self.stop = threading.Event()  # set on close: a waiting sign-in gives up
-        self.confirmed: tuple[str, str] | None = None  # (chat, user) that sent the code
         self.form = SettingsForm(runtime.paths, runtime.secrets)
         self.language = runtime.settings().language
         self.root = root or tk.Tk()
@@ -368,10 +367,7 @@ class SettingsWindow:
         ).pack(side="left", padx=4)
 
     def values(self) -> dict[str, str]:
-        values = {key: var.get() for key, var in self.vars.items()}
-        chat_id = values.get("telegram_chat_id", "")
-        values["telegram_user_id"] = self.form.telegram_user(chat_id, self.confirmed)
-        return values
+        return {key: var.get() for key, var in self.vars.items()}
 
     # ---- actions --------------------------------------------------------------------
 
@@ -477,7 +473,7 @@ class SettingsWindow:
             confirmed = found
 
             def show() -> None:
-                self.confirmed = (confirmed.chat_id, confirmed.user_id)
+                self.form.confirmed = (confirmed.chat_id, confirmed.user_id)
                 self.vars["telegram_chat_id"].set(confirmed.chat_id)
 
             self._later(show)
