@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # wiring builds the telegram package; only its type is needed
 
 POLL_STEP = 10.0  # seconds per getUpdates while waiting for the code
 CONFLICT_PAUSE = 1.0  # a running HH Raiser polls the same bot: ask again after this
-# No 0/O, 1/I/L: read off a screen and typed on a phone without doubt. 8 of 32
-# symbols are 40 bits, and a code lives for one setup: far beyond guessing.
+# No 0/O, 1/I/L: read off a screen and typed on a phone without doubt. 8 of these 31
+# symbols are almost 40 bits, and a code lives for one setup: far beyond guessing.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 NAME_LIMIT = 32  # characters of a stranger's name shown in a report
