@@ -17,7 +17,6 @@ from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.paths import app_paths
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import SettingsStore
-from tray_app.telegram.setup import CODE_ALPHABET, CODE_LENGTH, is_code, new_code
 
 from .conftest import CHAT
 
@@ -189,31 +188,6 @@ def test_setup_for_a_private_chat_id_needs_no_code(
     assert code == EXIT_OK, err
     assert "?start=" not in out
     assert (stored(tg_environ, keyring_backend)[1], stored_user(tg_environ)) == (str(CHAT),) * 2
-
-
-@pytest.mark.parametrize(
-    ("text", "accepted"),
-    [
-        ("/start K7PQ2XMH", True),  # the deep link
-        ("/start@hh_raiser_sim_bot K7PQ2XMH", True),
-        ("k7pq2xmh", True),  # typed on a phone
-        ("  K7PQ2XMH ", True),
-        ("/start", False),
-        ("/start K7PQ2XM", False),
-        ("/start K7PQ2XMH please", False),
-        ("/help K7PQ2XMH", False),
-        ("K7PQ2XMH K7PQ2XMH", False),
-    ],
-)
-def test_what_counts_as_the_code(text: str, accepted: bool) -> None:
-    assert is_code(text, "K7PQ2XMH") is accepted
-
-
-def test_codes_are_short_unambiguous_and_new_each_time() -> None:
-    codes = {new_code() for _ in range(100)}
-    assert len(codes) == 100
-    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
-    assert not set("0O1IL") & set(CODE_ALPHABET)
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,12 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.telegram.setup import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
     FoundChat,
     bot_username,
     find_chat,
+    is_code,
     new_code,
     open_bot,
     save_connection,
@@ -357,6 +360,31 @@ def test_telegram_setup_finds_the_chat_sends_and_saves(
     assert runtime.settings().telegram_chat_id == str(CHAT)
     assert runtime.settings().telegram_user_id == str(CHAT)
     assert runtime.paths.telegram_offset_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("/start K7PQ2XMH", True),  # the deep link
+        ("/start@hh_raiser_sim_bot K7PQ2XMH", True),
+        ("k7pq2xmh", True),  # typed on a phone
+        ("  K7PQ2XMH ", True),
+        ("/start", False),
+        ("/start K7PQ2XM", False),
+        ("/start K7PQ2XMH please", False),
+        ("/help K7PQ2XMH", False),
+        ("K7PQ2XMH K7PQ2XMH", False),
+    ],
+)
+def test_what_counts_as_the_code(text: str, accepted: bool) -> None:
+    assert is_code(text, "K7PQ2XMH") is accepted
+
+
+def test_codes_are_short_unambiguous_and_new_each_time() -> None:
+    codes = {new_code() for _ in range(100)}
+    assert len(codes) == 100
+    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+    assert not set("0O1IL") & set(CODE_ALPHABET)
 
 
 def test_find_chat_gives_up_on_silence_or_a_stop(
