@@ -171,6 +171,8 @@ class TelegramSimulator(LocalServer):
                 chat_id, _Chat(chat_id, username, chat_type, title or f"group {-chat_id}")
             )
             chat.blocked = False
+            if chat_type == "private":
+                chat.username = username  # a private chat shows its user's current name
             update_id = self._next_update_id
             self._next_update_id += 1
             # Bot API Message: message_id, from (User: id, is_bot, first_name,
@@ -375,8 +377,8 @@ class _Handler(SimHandler):
     sim: TelegramSimulator
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """``Date`` (RFC 7231: an origin server with a clock sends it on every answer;
-        api.telegram.org does) by the simulated Telegram's clock, whole seconds."""
+        """``Date`` by the simulated Telegram's clock, whole seconds (RFC 7231 section
+        7.1.1.2: an origin server with a clock sends it in every response)."""
         return formatdate(self.sim.now().timestamp(), usegmt=True)
 
     def do_GET(self) -> None:
