@@ -44,6 +44,8 @@ from tray_app.wiring import SettingsProvider
         ("client_id", "ABC123", "ABC123"),
         ("redirect_port", "8765", 8765),
         ("telegram_chat_id", "-1001234567890", "-1001234567890"),
+        ("telegram_user_id", " 424242 ", "424242"),
+        ("telegram_user_id", "", ""),
         ("paused", "yes", True),
     ],
 )
@@ -65,6 +67,8 @@ def test_valid_values(key: str, text: str, expected: object) -> None:
         ("contact_email", "not-an-email", "e-mail"),
         ("redirect_port", "80", "1024"),
         ("enabled_resumes", "bad id!", "resume id"),
+        ("telegram_user_id", "-1001234567890", "user id"),
+        ("telegram_user_id", "²", "user id"),
         ("nonsense", "1", "unknown setting"),
     ],
 )

@@ -38,6 +38,8 @@ from .conftest import CHAT, make_runtime, make_web_runtime, wait_until
 from .desktop import desktop, wait_for_window, window_gone, xdotool  # noqa: F401
 from .test_login import browser_that_approves, free_port
 
+STRANGER = 999
+
 
 @pytest.fixture
 def form(
@@ -104,6 +106,25 @@ def test_saving_writes_settings_and_keyring_and_keeps_empty_secrets(
     )
     for secret in ("pw123456", "new-bot-token", "AT-pasted"):
         assert secret not in runtime.paths.settings_file.read_text()
+
+
+def test_who_may_command_is_saved_with_the_chat_never_typed(
+    form: tuple[SettingsForm, Runtime],
+) -> None:
+    settings_form, _ = form
+    store = settings_form.store
+
+    def save_chat(chat_id: str) -> str:
+        settings_form.save({**settings_form.initial(), "telegram_chat_id": chat_id})
+        return store.load().telegram_user_id
+
+    store.update(telegram_chat_id="111", telegram_user_id="111")
+    assert save_chat("111") == "111"  # the chat stays: so does its user
+    assert save_chat("-100123") == "111"  # a group typed in: the confirmed user commands
+    assert save_chat("333") == ""  # another private chat: its own user, nobody stored
+    settings_form.confirmed = ("222", "222")  # "Find my chat" got the code from 222
+    assert save_chat("222") == "222"
+    assert save_chat("-100456") == "222"
 
 
 def test_the_running_instance_applies_a_save_at_once(
@@ -233,6 +254,11 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         assert TokenStore(runtime.secrets).load() is not None
         window.vars["telegram_bot_token"].set(tg.token)
         window._find_chat()
+        pump_until("?start=")
+        code = window.status.get().split("?start=", 1)[1].split()[0]
+        tg.user_says(STRANGER, "/start NOTTHECODE", username="mallory")
+        pump_until("Пропустил сообщение от mallory")
+        tg.user_says(CHAT, f"/start {code}", username="anna")
         pump_until("Нашёл чат")
         assert window.vars["telegram_chat_id"].get() == str(CHAT)
         window._send_test()
@@ -291,6 +317,7 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
         stored = json.loads(runtime.paths.settings_file.read_text())
         assert (stored["telegram_chat_id"], stored["margin_seconds"]) == (str(CHAT), 9)
+        assert stored["telegram_user_id"] == str(CHAT)
         assert stored["transport"] == "web"  # the Save after the import keeps it
     finally:
         with contextlib.suppress(tkinter.TclError):

@@ -55,6 +55,23 @@ def test_long_poll_returns_as_soon_as_a_message_arrives(api: BotApi, tg: Telegra
     assert time.monotonic() - started < 2
 
 
+def test_updates_come_with_telegrams_own_time(api: BotApi, tg: TelegramSimulator) -> None:
+    """The answer's Date and every message's date are the simulated Telegram's clock,
+    two hours behind the real one here."""
+    tg.clock_offset = -7200
+    tg.user_says(CHAT, "/status")
+    batch = api.poll(None, 0)
+    assert batch.server_time is not None
+    assert abs((batch.server_time - tg.now()).total_seconds()) < 2
+    assert abs(batch.updates[-1]["message"]["date"] - tg.now().timestamp()) < 2
+    assert batch.updates[-1]["message"]["from"] == {
+        "id": CHAT,
+        "is_bot": False,
+        "first_name": "User",
+        "username": "user",
+    }
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [

@@ -22,6 +22,7 @@ from tray_app.telegram.delivery import RETRY_MAX
 from tray_app.wiring import Runtime
 
 from .conftest import CHAT, connect_telegram, make_runtime
+from .test_telegram_cli import run as run_telegram
 
 A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890"
@@ -126,6 +127,44 @@ def test_level_important_skips_raises_and_off_skips_everything(
     wired.engine.refresh()
     time.sleep(0.3)
     assert len(tg.sent(CHAT)) == 1
+
+
+def test_after_setup_only_the_person_who_sent_the_code_commands(
+    tg_environ: dict[str, str],
+    keyring_backend: MemoryKeyring,
+    sim: HHSimulator,
+    tg: TelegramSimulator,
+) -> None:
+    """Issue 14: ``telegram setup --chat-id <group>``, then the running app. What a
+    stranger and a group member sent meanwhile is never acted on; afterwards only the
+    user commands in the group."""
+    group, member, stranger = -1001234567890, 555, 999
+    tg.user_says(group, "hello", user_id=member, chat_type="supergroup")
+
+    def people(code: str) -> None:
+        tg.user_says(stranger, "/pause", username="mallory")
+        tg.user_says(group, "/pause", user_id=member, chat_type="supergroup")
+        tg.user_says(CHAT, f"/start {code}", username="anna")
+
+    code, _, err = run_telegram(
+        tg_environ, keyring_backend, tg.token, "setup", "--chat-id", str(group), phone=people
+    )
+    assert code == 0, err
+    for resume_id in list(sim.resumes):
+        sim.open_window(resume_id, in_seconds=3600)
+    runtime = make_runtime(tg_environ, keyring_backend, sim, enabled_resumes=[A, B])
+    service = Service(runtime)
+    service.start()
+    try:
+        tg.user_says(group, "/pause", user_id=member, chat_type="supergroup")
+        tg.user_says(group, "/status@hh_raiser_sim_bot", user_id=CHAT, chat_type="supergroup")
+        replies = tg.wait_for(2, 10, group)  # the setup's test message, then /status
+        assert replies[-1].plain.startswith("Вход:")
+        time.sleep(0.3)
+        assert not runtime.settings().paused
+        assert tg.sent(stranger) == [] and len(tg.sent(group)) == 2
+    finally:
+        service.stop()
 
 
 # ---- the outage ---------------------------------------------------------------------

@@ -43,9 +43,13 @@ from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.telegram.setup import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
     FoundChat,
     bot_username,
     find_chat,
+    is_code,
+    new_code,
     open_bot,
     save_connection,
     send_checked,
@@ -339,19 +343,48 @@ def test_telegram_setup_finds_the_chat_sends_and_saves(
     bot = open_bot(runtime.telegram_targets, tg.token)
     try:
         assert bot_username(bot) == "hh_raiser_sim_bot"
-        found = find_chat(bot, 10)
-        assert isinstance(found, FoundChat) and (found.chat_id, found.name) == (str(CHAT), "anna")
+        code = new_code()
+        threading.Timer(0.3, lambda: tg.user_says(CHAT, code.lower(), username="anna")).start()
+        found = find_chat(bot, code, 10)
+        assert isinstance(found, FoundChat)
+        assert (found.chat_id, found.user_id, found.name) == (str(CHAT), str(CHAT), "anna")
         send_checked(bot, found.chat_id, "hello <there>")
         assert tg.sent(CHAT)[-1].plain == "hello <there>"  # escaped for HTML, shown as typed
         with pytest.raises(ChatNotFound):
             send_checked(bot, "555", "nobody there")
-        save_connection(runtime, tg.token, found.chat_id, found.offset)
+        save_connection(runtime, tg.token, found.chat_id, found.user_id, found.offset)
     finally:
         bot.close()
         runtime.close()
     assert runtime.secrets.get(TELEGRAM_BOT_TOKEN) == tg.token
     assert runtime.settings().telegram_chat_id == str(CHAT)
+    assert runtime.settings().telegram_user_id == str(CHAT)
     assert runtime.paths.telegram_offset_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("/start K7PQ2XMH", True),  # the deep link
+        ("/start@hh_raiser_sim_bot K7PQ2XMH", True),
+        ("k7pq2xmh", True),  # typed on a phone
+        ("  K7PQ2XMH ", True),
+        ("/start", False),
+        ("/start K7PQ2XM", False),
+        ("/start K7PQ2XMH please", False),
+        ("/help K7PQ2XMH", False),
+        ("K7PQ2XMH K7PQ2XMH", False),
+    ],
+)
+def test_what_counts_as_the_code(text: str, accepted: bool) -> None:
+    assert is_code(text, "K7PQ2XMH") is accepted
+
+
+def test_codes_are_short_unambiguous_and_new_each_time() -> None:
+    codes = {new_code() for _ in range(100)}
+    assert len(codes) == 100
+    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+    assert not set("0O1IL") & set(CODE_ALPHABET)
 
 
 def test_find_chat_gives_up_on_silence_or_a_stop(
@@ -367,8 +400,8 @@ def test_find_chat_gives_up_on_silence_or_a_stop(
     stop = threading.Event()
     stop.set()
     try:
-        assert find_chat(bot, 0.5) is None
-        assert find_chat(bot, 60, stop) is None
+        assert find_chat(bot, "ABCDEFGH", 0.5) is None
+        assert find_chat(bot, "ABCDEFGH", 60, stop) is None
     finally:
         bot.close()
         runtime.close()

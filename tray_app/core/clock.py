@@ -46,6 +46,18 @@ class SkewSample:
     high: float
 
 
+def parse_http_date(header: str | None) -> datetime | None:
+    """An HTTP ``Date`` header (RFC 7231, ``Wed, 02 Dec 2026 05:29:25 GMT``) as an aware
+    datetime; None when missing or unreadable."""
+    if not header:
+        return None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def skew_sample(date_header: str, sent: datetime, received: datetime) -> SkewSample | None:
     """Bounds the server's clock offset from one response's ``Date`` header.
 
@@ -53,12 +65,9 @@ def skew_sample(date_header: str, sent: datetime, received: datetime) -> SkewSam
     receive times, so the true offset lies in
     ``[date - received, date + 1 s - sent]``.
     """
-    try:
-        server = parsedate_to_datetime(date_header)
-    except (TypeError, ValueError, IndexError):
+    server = parse_http_date(date_header)
+    if server is None:
         return None
-    if server.tzinfo is None:
-        server = server.replace(tzinfo=UTC)
     low = (server - received).total_seconds()
     high = (server + timedelta(seconds=1) - sent).total_seconds()
     return SkewSample(low, high)

@@ -8,6 +8,13 @@ found`` for a chat that never wrote to the bot, 403 for a chat that blocked it, 
 (a newer poll ends an older one with 409, as Telegram does), and injected faults
 (429 with ``retry_after``, 401, 403, 400, 5xx, timeouts, dropped connections, and
 connection refusal by not listening at all: :meth:`go_offline`).
+
+Messages carry what the Bot API's ``Message`` carries: ``from`` (a ``User`` with
+``id``, ``first_name``, ``username``), ``chat`` (``id`` and ``type``: ``private``,
+``group``, ``supergroup``) and ``date`` (Unix time); :meth:`TelegramSimulator.user_says`
+writes as the user in a private chat, as a stranger, or as a member of a group. The
+server has a clock of its own (``clock_offset`` from the real one) that stamps every
+message's ``date`` and every answer's ``Date`` header.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -84,11 +93,23 @@ class TgRequest:
     status: int = 0
 
 
+CHAT_TYPES = ("private", "group", "supergroup")  # Bot API ``Chat.type`` (and "channel")
+
+
 @dataclass
 class _Chat:
     id: int
     username: str
+    type: str = "private"
+    title: str = ""
     blocked: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """The Bot API's ``Chat``: a private chat shows its user's names, a group its
+        title."""
+        if self.type == "private":
+            return {"id": self.id, "type": self.type, "username": self.username}
+        return {"id": self.id, "type": self.type, "title": self.title}
 
 
 @dataclass
@@ -104,6 +125,7 @@ class TelegramSimulator(LocalServer):
     requests: deque[TgRequest] = field(default_factory=lambda: deque(maxlen=MAX_RECORDED))
     faults: list[TgFault] = field(default_factory=list)
     on_message: Callable[[SentMessage], None] | None = None  # the demo's stand-in phone
+    clock_offset: float = 0.0  # Telegram's clock minus the real clock, seconds
     _next_update_id: int = 1000
     _next_message_id: int = 1
     _poll_generation: int = 0
@@ -113,23 +135,61 @@ class TelegramSimulator(LocalServer):
 
     # ---- controls for tests and the demo --------------------------------------------
 
-    def user_says(self, chat_id: int, text: str, *, username: str = "user", ago: float = 0) -> int:
-        """A user writes to the bot (the chat becomes known); returns the update id.
+    def now(self) -> datetime:
+        """Telegram's clock: what ``date`` and the ``Date`` header say."""
+        return datetime.fromtimestamp(time.time() + self.clock_offset, UTC)
 
-        ``ago``: the message was sent that many seconds ago (while nobody polled)."""
+    def user_says(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        username: str = "user",
+        ago: float = 0,
+        user_id: int | None = None,
+        first_name: str | None = None,
+        chat_type: str = "private",
+        title: str = "",
+    ) -> int:
+        """Someone writes to the bot (the chat becomes known); returns the update id.
+
+        By default the user of the private chat ``chat_id``; ``user_id`` another
+        person: a member of the group ``chat_id`` (``chat_type`` ``group`` or
+        ``supergroup``). ``ago``: the message was sent that many seconds ago (by
+        Telegram's clock, while nobody polled)."""
+        sender = chat_id if user_id is None else user_id
+        # Bot API (core.telegram.org/bots/api#chat): a private chat's id is its user's
+        # id; group and supergroup ids are negative
+        if chat_type not in CHAT_TYPES:
+            raise ValueError(f"unknown chat type {chat_type!r}")
+        if chat_type == "private" and sender != chat_id:
+            raise ValueError("in a private chat only its user writes (chat id = user id)")
+        if (chat_type == "private") != (chat_id > 0):
+            raise ValueError("private chats have positive ids, groups negative ones")
         with self.lock:
-            chat = self.chats.setdefault(chat_id, _Chat(chat_id, username))
+            chat = self.chats.setdefault(
+                chat_id, _Chat(chat_id, username, chat_type, title or f"group {-chat_id}")
+            )
             chat.blocked = False
+            if chat_type == "private":
+                chat.username = username  # a private chat shows its user's current name
             update_id = self._next_update_id
             self._next_update_id += 1
+            # Bot API Message: message_id, from (User: id, is_bot, first_name,
+            # username), date (Unix time), chat (Chat), text
             self.updates.append(
                 {
                     "update_id": update_id,
                     "message": {
                         "message_id": update_id,
-                        "date": int(time.time() - ago),
-                        "chat": {"id": chat_id, "type": "private", "username": chat.username},
-                        "from": {"id": chat_id, "is_bot": False, "username": chat.username},
+                        "from": {
+                            "id": sender,
+                            "is_bot": False,
+                            "first_name": first_name or username.capitalize(),
+                            "username": username,
+                        },
+                        "date": int(self.now().timestamp() - ago),
+                        "chat": chat.as_json(),
                         "text": text,
                     },
                 }
@@ -205,7 +265,7 @@ class TelegramSimulator(LocalServer):
             chat = self._chat(params.get("chat_id"))
             if chat is None:
                 return _error(400, "Bad Request: chat not found")
-            return 200, _ok({"id": chat.id, "type": "private", "username": chat.username})
+            return 200, _ok(chat.as_json())
         if method == "sendMessage":
             return self._send_message(params)
         return _error(404, "Not Found: method not found")
@@ -315,6 +375,11 @@ class _Handler(SimHandler):
     # one request per connection: after go_offline no kept-alive socket still answers
 
     sim: TelegramSimulator
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """``Date`` by the simulated Telegram's clock, whole seconds (RFC 7231 section
+        7.1.1.2: an origin server with a clock sends it in every response)."""
+        return formatdate(self.sim.now().timestamp(), usegmt=True)
 
     def do_GET(self) -> None:
         self._handle()

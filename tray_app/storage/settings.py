@@ -152,6 +152,12 @@ def _chat_id(text: str) -> None:
         raise ValueError("expected a Telegram chat id (an integer)")
 
 
+def _user_id(text: str) -> None:
+    """A Telegram user id (Bot API ``User.id``: a positive integer of up to 52 bits)."""
+    if not re.fullmatch(r"[1-9][0-9]{0,19}", text):
+        raise ValueError("expected a Telegram user id (a positive integer)")
+
+
 def _http_url(text: str) -> None:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -218,6 +224,9 @@ class Settings:
     client_id: str = ""
     redirect_port: int = 8765
     telegram_chat_id: str = ""
+    # who confirmed ``telegram setup`` and alone may command; empty in a private chat
+    # set up before it existed (there the chat's id is its user's id)
+    telegram_user_id: str = ""
     refresh_minutes: int = 30
     paused: bool = False
     transport: TransportKind = TransportKind.API
@@ -251,6 +260,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "client_id": _optional(_plain),
     "redirect_port": _integer(1024, 65535),
     "telegram_chat_id": _optional(_chat_id),
+    "telegram_user_id": _optional(_user_id),
     "refresh_minutes": _integer(5, 1440),
     "paused": _boolean,
     "transport": _choice(TransportKind),

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
 
+from tray_app.core.clock import parse_http_date
 from tray_app.core.errors import (
     BotBlocked,
     BotTokenInvalid,
@@ -46,6 +48,16 @@ class BotConfig:
     token: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
     proxy: str = field(default="", repr=False)  # may hold user:password
+
+
+@dataclass(frozen=True)
+class UpdateBatch:
+    """What one ``getUpdates`` returned, and when by Telegram's clock (the answer's
+    ``Date`` header; None if it had none): the "now" that says how old a message is,
+    whatever the local clock says."""
+
+    updates: list[dict[str, Any]]
+    server_time: datetime | None
 
 
 def _classify(method: str, status: int, payload: dict[str, Any]) -> TelegramError:
@@ -92,6 +104,12 @@ class BotApi:
         self, method: str, params: dict[str, Any], *, read_timeout: float | None = None
     ) -> Any:
         """The ``result`` of a successful call; a :class:`TelegramError` otherwise."""
+        return self._call(method, params, read_timeout)[0]
+
+    def _call(
+        self, method: str, params: dict[str, Any], read_timeout: float | None
+    ) -> tuple[Any, datetime | None]:
+        """:meth:`call`, with Telegram's time from the answer's ``Date`` header."""
         timeout = (self._timeout[0], read_timeout or self._timeout[1])
         proxies = (
             {"http": self.config.proxy, "https": self.config.proxy} if self.config.proxy else None
@@ -117,7 +135,7 @@ class BotApi:
                 error_code=response.status_code,
             )
         if payload.get("ok") is True:
-            return payload.get("result")
+            return payload.get("result"), parse_http_date(response.headers.get("Date"))
         raise _classify(method, response.status_code, payload)
 
     def get_me(self) -> dict[str, Any]:
@@ -128,13 +146,18 @@ class BotApi:
 
     def get_updates(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
         """Long polling: waits up to ``timeout`` seconds for updates from ``offset``."""
+        return self.poll(offset, timeout).updates
+
+    def poll(self, offset: int | None, timeout: float) -> UpdateBatch:
+        """:meth:`get_updates` with the time Telegram handed them over."""
         params: dict[str, Any] = {"timeout": int(timeout), "allowed_updates": ["message"]}
         if offset is not None:
             params["offset"] = offset
-        result = self.call("getUpdates", params, read_timeout=timeout + self._timeout[1])
+        result, server_time = self._call("getUpdates", params, timeout + self._timeout[1])
         if not isinstance(result, list):
             raise TelegramUnavailable("Telegram getUpdates: unexpected answer")
-        return [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        updates = [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        return UpdateBatch(updates, server_time)
 
     def send_message(self, chat_id: str, html: str, *, silent: bool = False) -> None:
         self.call(

@@ -1,19 +1,23 @@
 """Remote control from the phone: ``/status``, ``/raise``, ``/pause``, ``/resume``,
 ``/help`` in the configured chat, read by long polling ``getUpdates``.
 
-Only the chat set up in the settings is obeyed; any other chat is ignored and
-logged once. The offset is saved *before* a command runs, so a crash never runs a
-command twice, and a command older than :data:`STALE_AFTER` (sent while the app
-was off) is ignored rather than acted on hours later. A 409 (another program polls
-this bot) and network failures back off instead of looping; :meth:`stop` returns at
-once, and a poll that ends after it is not acted on (its updates stay unconfirmed,
-so nothing is lost).
+Only the person who confirmed ``telegram setup`` is obeyed (:func:`commander`), and
+only in the configured chat; any other chat or person is ignored and logged once. The
+offset is saved *before* a command runs, so a crash never runs a command twice, and a
+command older than :data:`STALE_AFTER` (sent while the app was off) is ignored rather
+than acted on hours later; "older" is measured on Telegram's clock (the ``Date`` of
+the answer that brought it), so a machine whose clock is off still answers. A command
+that fails, whatever the reason, gets a polite answer and the next one is read at
+once. A 409 (another program polls this bot) and network failures back off instead of
+looping; :meth:`stop` returns at once, and a poll that ends after it is not acted on
+(its updates stay unconfirmed, so nothing is lost).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -46,6 +50,20 @@ RETRY_FIRST = 5.0
 RETRY_MAX = 300.0
 CONFLICT_WAIT = 30.0
 STALE_AFTER = timedelta(minutes=10)
+ARGUMENT_SHOWN = 32  # characters of a bad argument quoted back
+STRANGERS_LOGGED = 1000  # chats and people logged once each; beyond, a flood stays quiet
+_NUMBER = re.compile(r"[0-9]{1,6}")  # not str.isdigit: "²".isdigit() is True, int("²") fails
+
+
+def commander(settings: Settings) -> str | None:
+    """The Telegram user id whose commands are obeyed: the one who confirmed setup.
+    A private chat set up before that was stored is its own user's (Bot API: a
+    private chat's id is its user's id); a group set up so has nobody (None) until
+    ``telegram setup`` is run again."""
+    if settings.telegram_user_id:
+        return settings.telegram_user_id
+    chat = settings.telegram_chat_id
+    return chat if chat and not chat.startswith("-") else None
 
 
 class RemoteControl(Protocol):
@@ -155,7 +173,7 @@ class CommandPoller:
     def _poll_once(self, target: TelegramTarget) -> None:
         api = self._apis.get(target.bot)
         try:
-            updates = api.get_updates(self.offset, self._poll_timeout)
+            batch = api.poll(self.offset, self._poll_timeout)
         except TelegramConflict as exc:
             self._set_state(PollerState.CONFLICT, exc)
             self._pause(self._backoff(self._conflict_wait))
@@ -175,12 +193,17 @@ class CommandPoller:
             return  # not acted on and not confirmed: the next run sees them again
         self._failures = 0
         self._set_state(PollerState.POLLING)
-        for update in updates:
+        # how old a command is, by Telegram's clock; the local one only if no Date came
+        now = batch.server_time or self._clock.now()
+        for update in batch.updates:
             if self._stopping.is_set():
                 return
             self.offset = update["update_id"] + 1
             self._offsets.save(self.offset)
-            self._handle(update, target, api)
+            try:
+                self._handle(update, target, api, now)
+            except Exception:  # one odd update must not hold up the ones after it
+                log.exception("could not handle Telegram update %s", update.get("update_id"))
 
     def _backoff(self, first: float) -> float:
         self._failures += 1
@@ -188,25 +211,51 @@ class CommandPoller:
 
     # ---- one message ----------------------------------------------------------------
 
-    def _handle(self, update: dict[str, Any], target: TelegramTarget, api: BotApi) -> None:
+    def _handle(
+        self, update: dict[str, Any], target: TelegramTarget, api: BotApi, now: datetime
+    ) -> None:
         message = update.get("message")
         if not isinstance(message, dict):
             return
         chat = message.get("chat") or {}
         chat_id = str(chat.get("id"))
         if chat_id != target.chat_id:
-            if chat_id not in self._strangers:
-                self._strangers.add(chat_id)
-                log.warning(
-                    "ignored a message from Telegram chat %s: only the configured chat "
-                    "controls HH Raiser (further messages from it are ignored silently)",
-                    chat_id,
-                )
+            self._ignore_once(
+                f"chat:{chat_id}",
+                "ignored a message from Telegram chat %s: only the configured chat "
+                "controls HH Raiser (further messages from it are ignored silently)",
+                chat_id,
+            )
+            return
+        sender = str((message.get("from") or {}).get("id"))
+        allowed = commander(self._settings())
+        if allowed is None:
+            self._ignore_once(
+                f"nobody:{chat_id}",
+                "ignored commands in Telegram group %s: it was set up before HH Raiser "
+                "knew who may command; run 'hh-raiser telegram setup --chat-id %s' to "
+                "confirm it is you (notifications still go there)",
+                chat_id,
+                chat_id,
+            )
+            return
+        if sender != allowed:
+            self._ignore_once(
+                f"user:{sender}",
+                "ignored a message from Telegram user %s in the configured chat: only "
+                "the user who confirmed 'telegram setup' controls HH Raiser (further "
+                "messages from them are ignored silently)",
+                sender,
+            )
             return
         text = str(message.get("text") or "").strip()
         sent = datetime.fromtimestamp(int(message.get("date") or 0), UTC)
-        if self._clock.now() - sent > STALE_AFTER:
-            log.info("ignored a Telegram command sent at %s (too old)", sent.isoformat())
+        if now - sent > STALE_AFTER:
+            log.info(
+                "ignored a Telegram command sent at %s (Telegram's time now %s: too old)",
+                sent.isoformat(),
+                now.isoformat(),
+            )
             return
         reply = self.answer(text)
         if not reply:
@@ -215,6 +264,11 @@ class CommandPoller:
             api.send_message(target.chat_id, fit(reply))
         except TelegramError as exc:
             log.warning("could not answer a Telegram command: %s", exc)
+
+    def _ignore_once(self, who: str, text: str, *values: object) -> None:
+        if who not in self._strangers and len(self._strangers) < STRANGERS_LOGGED:
+            self._strangers.add(who)
+            log.warning(text, *values)
 
     def answer(self, text: str) -> str:
         """The reply to one command (empty: the notifications already say it all)."""
@@ -237,14 +291,20 @@ class CommandPoller:
                 return t("tg.resumed", lang, next=local_time(following, lang))
         except (HHRaiserError, RuntimeError, TimeoutError, OSError) as exc:
             return error_text(exc, lang)
+        except Exception:  # a bug: said politely, kept in the log, the poller goes on
+            log.exception("Telegram command %r failed", command)
+            return t("tg.failed", lang)
         return t("tg.unknown", lang)
 
     def _raise(self, argument: str, lang: str) -> str:
         resume_id: str | None = None
         if argument:
-            resume_id = self._resolve(argument)
+            resumes = self._control.status().resumes
+            resume_id = self._resolve(argument, [r.id for r in resumes])
             if resume_id is None:
-                return t("tg.no_resume", lang, what=argument)
+                # quoted back short (the reply is escaped as a whole when sent)
+                what = argument[:ARGUMENT_SHOWN] + ("…" if len(argument) > ARGUMENT_SHOWN else "")
+                return t("tg.no_resume", lang, what=what, count=len(resumes))
         results = self._control.raise_now(resume_id)
         # with notify_level "all" every raise is also told by its own notification
         told = self._settings().notify_level is NotifyLevel.ALL
@@ -257,10 +317,10 @@ class CommandPoller:
             return t("status.no_resumes", lang)
         return "\n".join(lines)
 
-    def _resolve(self, argument: str) -> str | None:
+    @staticmethod
+    def _resolve(argument: str, ids: list[str]) -> str | None:
         """A resume by its number in /status (1-based), its id, or an id prefix."""
-        resumes = self._control.status().resumes
-        if argument.isdigit() and 1 <= int(argument) <= len(resumes):
-            return resumes[int(argument) - 1].id
-        matches = [r.id for r in resumes if r.id.startswith(argument)]
+        if _NUMBER.fullmatch(argument) and 1 <= int(argument) <= len(ids):
+            return ids[int(argument) - 1]
+        matches = [i for i in ids if i.startswith(argument)]
         return matches[0] if len(matches) == 1 else None

@@ -11,8 +11,12 @@ from tray_app.i18n import t
 from tray_app.storage.settings import validate
 from tray_app.telegram.api import BotApi
 from tray_app.telegram.setup import (
+    CodeExposed,
     bot_username,
+    deep_link,
     find_chat,
+    ignored_text,
+    new_code,
     open_bot,
     save_connection,
     send_checked,
@@ -27,25 +31,45 @@ def cmd_telegram_setup(cli: Cli, args: argparse.Namespace) -> int:
         if not token:
             cli.complain(t("tgsetup.empty_token", lang))
             return EXIT_FAILURE
+        given = validate("telegram_chat_id", args.chat_id) if args.chat_id else ""
         bot = open_bot(runtime.telegram_targets, token)
         try:
             username = bot_username(bot)
             cli.say(t("tgsetup.bot_ok", lang, username=username))
             offset: int | None = None
-            if args.chat_id:
-                chat_id = validate("telegram_chat_id", args.chat_id)
+            if given and not given.startswith("-"):
+                # Bot API: a private chat's id is its user's id, and only that user
+                # writes there: the person who may command is known
+                chat_id = user_id = given
             else:
-                cli.say(t("tgsetup.send_start", lang, username=username, timeout=int(args.timeout)))
-                found = find_chat(bot, args.timeout, cli.stop)
+                if given:
+                    cli.say(t("tgsetup.group_needs_code", lang, chat=given))
+                code = new_code()
+                cli.say(
+                    t(
+                        "tgsetup.send_code",
+                        lang,
+                        link=deep_link(username, code),
+                        username=username,
+                        code=code,
+                        timeout=int(args.timeout),
+                    )
+                )
+                found = find_chat(
+                    bot, code, args.timeout, cli.stop, lambda m: cli.say(ignored_text(m, lang))
+                )
                 if found is None:
                     cli.complain(t("tgsetup.no_start", lang, timeout=int(args.timeout)))
                     return EXIT_FAILURE
-                chat_id, offset = found.chat_id, found.offset
-                cli.say(t("tgsetup.found", lang, chat=chat_id, name=found.name))
+                if isinstance(found, CodeExposed):
+                    cli.complain(t("tgsetup.code_exposed", lang, chat=found.where.chat_id))
+                    return EXIT_FAILURE
+                chat_id, user_id, offset = given or found.chat_id, found.user_id, found.offset
+                cli.say(t("tgsetup.found", lang, chat=found.chat_id, name=found.name))
             send_checked(bot, chat_id, t("tgsetup.test_text", lang))
         finally:
             bot.close()
-        save_connection(runtime, token, chat_id, offset)
+        save_connection(runtime, token, chat_id, user_id, offset)
         cli.say(t("tgsetup.saved", lang, backend=runtime.secrets.backend_name))
         cli.say(t("tgsetup.test_sent", lang))
     finally:
@@ -84,6 +108,10 @@ def add_parser(sub: Any) -> None:
     telegram = sub.add_parser("telegram", help="Telegram notifications and commands")
     actions = telegram.add_subparsers(dest="action", required=True)
     setup = actions.add_parser("setup", help="connect a bot (token from @BotFather) and a chat")
-    setup.add_argument("--chat-id", help="skip waiting for /start: use this chat id")
-    setup.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for /start")
+    setup.add_argument(
+        "--chat-id",
+        help="use this chat: a private chat's id needs no code; a group's still needs "
+        "the code from you in a private chat (only you may command there)",
+    )
+    setup.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the code")
     actions.add_parser("test", help="send a test message")

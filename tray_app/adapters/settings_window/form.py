@@ -56,6 +56,9 @@ class SettingsForm:
         self.paths = paths
         self.secrets = secrets
         self.store = SettingsStore(paths.settings_file)
+        # (chat, user) that sent the setup code in this window ("Find my chat"); the
+        # user is no field of its own: it is saved with the chat, see telegram_user
+        self.confirmed: tuple[str, str] | None = None
 
     def initial(self) -> dict[str, str]:
         """Current values as text; secret fields start empty (empty keeps them)."""
@@ -89,6 +92,22 @@ class SettingsForm:
                 errors[key] = "must not contain spaces"
         return errors
 
+    def telegram_user(self, chat_id: str) -> str:
+        """Who may command the chat about to be saved (``telegram_user_id``): the user
+        who confirmed that chat in this window; for a group typed in, that user or the
+        one who confirmed the stored setup (the owner of this computer chose the
+        group); the stored user while the chat stays; else nobody (a private chat's
+        own user is implied)."""
+        chat_id = chat_id.strip()
+        stored = self.store.load()
+        if self.confirmed is not None and self.confirmed[0] == chat_id:
+            return self.confirmed[1]
+        if chat_id == stored.telegram_chat_id:
+            return stored.telegram_user_id
+        if chat_id.startswith("-"):
+            return self.confirmed[1] if self.confirmed is not None else stored.telegram_user_id
+        return ""
+
     def save(self, values: Mapping[str, str]) -> Saved:
         """Validates (ConfigError names the first bad field), writes, tells the instance."""
         errors = self.validate(values)
@@ -104,6 +123,9 @@ class SettingsForm:
                     changes[key] = store_proxy_credentials(value, self.secrets)
             elif value != current[key]:
                 changes[key] = value
+        user = self.telegram_user(values.get("telegram_chat_id", ""))
+        if user != self.store.load().telegram_user_id:
+            changes["telegram_user_id"] = user
         if changes:
             self.store.update(**changes)
         settings_changed = bool(changes)

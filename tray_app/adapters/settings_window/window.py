@@ -50,14 +50,24 @@ from tray_app.i18n.text import error_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import validate
 from tray_app.telegram.api import BotApi
-from tray_app.telegram.setup import bot_username, find_chat, open_bot, send_checked
+from tray_app.telegram.setup import (
+    CodeExposed,
+    IgnoredMessage,
+    bot_username,
+    deep_link,
+    find_chat,
+    ignored_text,
+    new_code,
+    open_bot,
+    send_checked,
+)
 from tray_app.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
 DRAIN_MS = 50  # how often the main loop runs what worker threads handed over
 SIGN_IN_TIMEOUT = 180.0  # seconds to wait for hh.ru's redirect
-FIND_CHAT_TIMEOUT = 120  # seconds to wait for the /start
+FIND_CHAT_TIMEOUT = 120  # seconds to wait for the setup code
 PROBE_TIMEOUT = 60.0  # seconds for the child that looks for the sign-in window's engine
 CHOICES: dict[str, tuple[str, ...]] = {
     "notify_level": tuple(NotifyLevel),
@@ -435,14 +445,37 @@ class SettingsWindow:
         self._in_background(run)
 
     def _find_chat(self) -> None:
+        """Shows a one-time code; the chat is the private one that sends it back.
+        Messages ignored meanwhile are shown under the code."""
+        code = new_code()
+
         def work(bot: BotApi) -> str:
             username = bot_username(bot)
-            waiting = self._text("tgsetup.send_start", username=username, timeout=FIND_CHAT_TIMEOUT)
+            waiting = self._text(
+                "tgsetup.send_code",
+                link=deep_link(username, code),
+                username=username,
+                code=code,
+                timeout=FIND_CHAT_TIMEOUT,
+            )
             self._later(lambda: self.status.set(waiting))
-            found = find_chat(bot, FIND_CHAT_TIMEOUT, self.stop)
+
+            def ignored(message: IgnoredMessage) -> None:
+                line = ignored_text(message, self.language)
+                self._later(lambda: self.status.set(f"{waiting}\n{line}"))
+
+            found = find_chat(bot, code, FIND_CHAT_TIMEOUT, self.stop, ignored)
             if found is None:
                 return self._text("tgsetup.no_start", timeout=FIND_CHAT_TIMEOUT)
-            self._later(lambda: self.vars["telegram_chat_id"].set(found.chat_id))
+            if isinstance(found, CodeExposed):
+                return self._text("tgsetup.code_exposed", chat=found.where.chat_id)
+            confirmed = found
+
+            def show() -> None:
+                self.form.confirmed = (confirmed.chat_id, confirmed.user_id)
+                self.vars["telegram_chat_id"].set(confirmed.chat_id)
+
+            self._later(show)
             return self._text("tgsetup.found", chat=found.chat_id, name=found.name)
 
         self._with_bot(work)
