@@ -54,6 +54,7 @@ class Service:
                 reload_settings=self.reload_settings,
                 reload_credentials=self.reload_credentials,
             ),
+            clock=runtime.clock,
         )
 
     def start(self) -> None:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from tray_app.adapters.control import ControlClient, InstanceUnavailable
+from tray_app.adapters.control import ControlClient, InstanceUnavailable, NotHHRaiser
 from tray_app.adapters.login import LoopbackReceiver, authorize_url, parse_redirect, redirect_uri
 from tray_app.adapters.web_login import (
     WebLogin,
@@ -50,6 +50,9 @@ from tray_app.wiring import Runtime
 class InstanceReply(StrEnum):
     APPLIED = "applied"
     NOT_RUNNING = "not_running"  # nothing to tell: the change waits for the next start
+    # as NOT_RUNNING, but control.json's port is held by another program (``port``),
+    # probably since a crash: nothing was sent to it, and the user should know why
+    NOT_HH_RAISER = "not_hh_raiser"
     FAILED = "failed"  # saved, but the live pick-up failed; ``detail`` says why
 
 
@@ -57,12 +60,15 @@ class InstanceReply(StrEnum):
 class Told:
     reply: InstanceReply
     detail: str = ""
+    port: int | None = None  # NOT_HH_RAISER: the port another program holds
 
 
 def tell_instance(paths: AppPaths, what: str) -> Told:
     """Asks the running instance (if any) to reload ``settings`` or ``credentials``."""
     try:
         ControlClient(paths.control_file).reload(what)
+    except NotHHRaiser as exc:
+        return Told(InstanceReply.NOT_HH_RAISER, port=exc.port)
     except InstanceUnavailable:
         return Told(InstanceReply.NOT_RUNNING)
     except (RuntimeError, OSError) as exc:

@@ -18,6 +18,7 @@ from typing import TextIO
 from keyring.backend import KeyringBackend
 
 from tray_app.adapters.bundle import open_in_browser
+from tray_app.adapters.control import InstanceUnavailable, NotHHRaiser
 from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
 from tray_app.i18n import t
@@ -89,3 +90,17 @@ def notify_instance(cli: Cli, what: str) -> None:
         cli.complain(t("err.instance", cli.language, detail=told.detail))
     elif told.reply == InstanceReply.APPLIED:
         cli.say(t("config.applied", cli.language))
+    elif told.reply == InstanceReply.NOT_HH_RAISER:
+        cli.complain(not_hh_raiser_text(cli, told.port))
+
+
+def not_hh_raiser_text(cli: Cli, port: int | None) -> str:
+    return t("err.not_hh_raiser", cli.language, port=port, path=cli.paths.control_file)
+
+
+def no_instance(cli: Cli, reason: InstanceUnavailable) -> None:
+    """Before a command acts alone: when control.json's port is another program's, the
+    user learns why it did not go through the running instance (none runs, or the
+    instance lock will say so)."""
+    if isinstance(reason, NotHHRaiser):
+        cli.complain(not_hh_raiser_text(cli, reason.port))

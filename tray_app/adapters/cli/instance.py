@@ -8,7 +8,14 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_NOT_DUE, EXIT_OK, EXIT_SIGN_IN, Cli
+from tray_app.adapters.cli.base import (
+    EXIT_FAILURE,
+    EXIT_NOT_DUE,
+    EXIT_OK,
+    EXIT_SIGN_IN,
+    Cli,
+    no_instance,
+)
 from tray_app.adapters.control import (
     ControlClient,
     InstanceUnavailable,
@@ -41,8 +48,8 @@ def _live(cli: Cli, action: Callable[[Runtime], T]) -> T:
 def _status(cli: Cli) -> Status:
     try:
         return ControlClient(cli.paths.control_file).status()
-    except InstanceUnavailable:
-        pass
+    except InstanceUnavailable as reason:
+        no_instance(cli, reason)
 
     def read(runtime: Runtime) -> Status:
         if runtime.engine.auth_state is not AuthState.NOT_CONFIGURED:
@@ -108,7 +115,8 @@ def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
     results: list[RaiseResult]
     try:
         results = ControlClient(cli.paths.control_file).raise_now(args.resume)
-    except InstanceUnavailable:
+    except InstanceUnavailable as reason:
+        no_instance(cli, reason)
         results = _live(cli, lambda runtime: raise_now(runtime.engine, args.resume))
     if args.json:
         document = {"results": [raise_result_to_json(r) for r in results]}
