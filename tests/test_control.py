@@ -1,24 +1,40 @@
-"""The control channel: only the key holder is served; a stale file means no instance;
-typed answers travel as JSON and arrive as the same types."""
+"""The control channel: only the key holder is served, and the client talks only to
+the key holder, without ever sending the key; a stale file means no instance; silent
+connections are dropped and capped; typed answers travel as JSON and arrive as the
+same types."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import io
 import json
+import re
+import secrets
+import select
+import socket
 import stat
 import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from tray_app.adapters import control
+from tray_app.adapters.cli import EXIT_OK, Cli, main
 from tray_app.adapters.control import (
-    KEY_HEADER,
     ControlClient,
     ControlHandlers,
     ControlServer,
     InstanceUnavailable,
+    NotHHRaiser,
+    raise_result_to_json,
     status_to_json,
 )
 from tray_app.core.events import ChannelProblem, ChannelState
@@ -31,6 +47,11 @@ from tray_app.core.views import (
     Status,
     TelegramChannel,
 )
+from tray_app.storage.memory_keyring import MemoryKeyring
+from tray_app.storage.paths import app_paths
+from tray_app.storage.settings import SettingsStore
+
+from .conftest import FakeClock, wait_until
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
 STATUS = Status(
@@ -98,7 +119,7 @@ def handlers(calls: list[str]) -> ControlHandlers:
     )
 
 
-def test_round_trip_and_key_check(tmp_path: Path) -> None:
+def test_round_trip_and_only_the_key_holder_is_served(tmp_path: Path) -> None:
     calls: list[str] = []
     control_file = tmp_path / "control.json"
     server = ControlServer(control_file, handlers(calls))
@@ -111,11 +132,13 @@ def test_round_trip_and_key_check(tmp_path: Path) -> None:
         client.reload("credentials")
         client.reload("settings")
         assert calls == ["raise abc", "credentials", "settings"]
-        port = json.loads(control_file.read_text())["port"]
-        stranger = requests.get(
-            f"http://127.0.0.1:{port}/status", headers={KEY_HEADER: "guess"}, timeout=5
-        )
-        assert stranger.status_code == 403
+        info = json.loads(control_file.read_text())
+        url = f"http://127.0.0.1:{info['port']}"
+        # the key itself is no credential any more: it never has to travel
+        for headers in ({"X-HH-Raiser-Key": info["key"]}, {"X-HH-Raiser-Proof": "guess"}):
+            stranger = requests.post(f"{url}/raise-now", headers=headers, timeout=5)
+            assert stranger.status_code == 403
+        assert calls == ["raise abc", "credentials", "settings"]
     finally:
         server.stop()
     assert not control_file.exists()
@@ -166,28 +189,274 @@ def test_status_json_is_the_documented_document() -> None:
     assert json.loads(json.dumps(document)) == document
 
 
-def test_an_answer_this_version_cannot_read_is_a_clear_error(tmp_path: Path) -> None:
-    """Another version on the other end: a message, not a KeyError traceback."""
+def _mac(key: str, *parts: str) -> str:
+    """The protocol as documented in ``adapters/control.py``, written out again here."""
+    return hmac.new(key.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
-    class OldInstance(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
 
-        def do_GET(self) -> None:
-            body = json.dumps({"auth": {"state": "ok"}, "resumes": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OldInstance)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def test_a_request_is_good_once_and_only_soon_after_the_hello(tmp_path: Path) -> None:
+    """Someone who saw one request cannot replay it, nor use an old nonce."""
+    calls: list[str] = []
+    clock = FakeClock()
     control_file = tmp_path / "control.json"
-    control_file.write_text(json.dumps({"port": server.server_address[1], "key": "k"}))
+    server = ControlServer(control_file, handlers(calls), clock=clock)
+    server.start()
+    info = json.loads(control_file.read_text())
+    key, url = info["key"], f"http://127.0.0.1:{info['port']}"
+
+    def hello() -> str:
+        mine = secrets.token_hex(16)
+        answer = requests.post(f"{url}/hello", json={"nonce": mine}, timeout=5).json()
+        assert answer["proof"] == _mac(key, "server", mine, answer["nonce"])
+        return str(answer["nonce"])
+
+    def raise_now(nonce: str, body: bytes = b'{"resume": "a1"}') -> requests.Response:
+        proof = _mac(key, "client", nonce, "POST", "/raise-now", hashlib.sha256(body).hexdigest())
+        return requests.post(
+            f"{url}/raise-now",
+            data=body,
+            headers={"X-HH-Raiser-Nonce": nonce, "X-HH-Raiser-Proof": proof},
+            timeout=5,
+        )
+
+    try:
+        nonce = hello()
+        first = raise_now(nonce)
+        assert first.status_code == 200
+        # the answer is sealed for this request
+        sealed = _mac(key, "reply", nonce, "200", hashlib.sha256(first.content).hexdigest())
+        assert first.headers["X-HH-Raiser-Proof"] == sealed
+        assert raise_now(nonce).status_code == 403  # the same request again
+        stale = hello()
+        clock.advance(control.NONCE_LIFETIME + 1)
+        assert raise_now(stale).status_code == 403
+        # a proof made for another body does not carry this one
+        other = hello()
+        proof = _mac(key, "client", other, "POST", "/raise-now", hashlib.sha256(b"{}").hexdigest())
+        forged = requests.post(
+            f"{url}/raise-now",
+            data=b'{"resume": "b2"}',
+            headers={"X-HH-Raiser-Nonce": other, "X-HH-Raiser-Proof": proof},
+            timeout=5,
+        )
+        assert forged.status_code == 403
+        assert calls == ["raise a1"]
+    finally:
+        server.stop()
+
+
+class Impostor:
+    """A program that took the port of a crashed instance: it answers as the instance
+    answered before the handshake existed (and guesses at a hello), and keeps every
+    byte it receives."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = int(self._listener.getsockname()[1])
+        self.received = bytearray()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def requests(self) -> list[bytes]:
+        """The request lines received."""
+        return re.findall(rb"^([A-Z]+ \S+) HTTP/1\.[01]\r$", bytes(self.received), re.M)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                request = self._read(conn)
+                self.received += request
+                conn.sendall(self._answer(request))
+
+    @staticmethod
+    def _read(conn: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: *(\d+)", head, re.I)
+        while length and len(body) < int(length.group(1)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    @staticmethod
+    def _answer(request: bytes) -> bytes:
+        path = request.split(b" ")[1] if request.count(b" ") >= 2 else b""
+        document: Any = {"ok": True}
+        if path == b"/status":
+            document = status_to_json(STATUS)
+        elif path == b"/raise-now":
+            document = {"results": [raise_result_to_json(r) for r in RESULTS]}
+        elif path == b"/hello":
+            document = {"nonce": "0" * 32, "proof": "0" * 64}  # without the key: a guess
+        body = json.dumps(document).encode()
+        head = f"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        return head.encode() + b"\r\n\r\n" + body
+
+
+@pytest.fixture
+def impostor() -> Iterator[Impostor]:
+    fake = Impostor()
+    yield fake
+    fake.close()
+
+
+def crashed_instance_key(tmp_path: Path) -> str:
+    """The key a real instance wrote before it died (its file stays behind)."""
+    control_file = tmp_path / "dead" / "control.json"
+    control_file.parent.mkdir()
+    server = ControlServer(control_file, handlers([]))
+    server.start()
+    key = str(json.loads(control_file.read_text())["key"])
+    server.stop()
+    return key
+
+
+def key_forms(key: str) -> list[bytes]:
+    """The key in every encoding that would let its holder recover it."""
+    raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+    text = key.encode()
+    return [
+        text,
+        raw,
+        raw.hex().encode(),
+        text.hex().encode(),
+        base64.b64encode(raw).rstrip(b"="),
+        base64.b64encode(text).rstrip(b"="),
+        urllib.parse.quote(key, safe="").encode(),
+    ]
+
+
+def assert_key_not_sent(impostor: Impostor, key: str) -> None:
+    received = bytes(impostor.received)
+    assert received, "the impostor saw nothing: the test would prove nothing"
+    for form in key_forms(key):
+        assert form not in received and form.lower() not in received.lower(), form
+    # the hello and nothing after it
+    assert set(impostor.requests()) == {b"POST /hello"}
+
+
+def test_an_impostor_on_the_port_gets_neither_the_key_nor_a_hearing(
+    tmp_path: Path, impostor: Impostor
+) -> None:
+    key = crashed_instance_key(tmp_path)
+    control_file = tmp_path / "control.json"
+    control_file.write_text(json.dumps({"pid": 1, "port": impostor.port, "key": key}))
+    client = ControlClient(control_file)
+    for ask in (client.status, lambda: client.raise_now("a1"), lambda: client.reload("settings")):
+        with pytest.raises(NotHHRaiser) as refused:
+            ask()
+        assert isinstance(refused.value, InstanceUnavailable)  # callers act as without one
+        assert refused.value.port == impostor.port
+    assert not client.available()
+    assert_key_not_sent(impostor, key)
+
+
+def test_the_cli_neither_believes_nor_tells_an_impostor(
+    environ: dict[str, str], keyring_backend: MemoryKeyring, tmp_path: Path, impostor: Impostor
+) -> None:
+    """``raise-now`` does not print the impostor's "поднято", ``status`` does not show
+    its state, ``config set`` does not say the change was applied; each says why."""
+    key = crashed_instance_key(tmp_path)
+    paths = app_paths(environ)
+    paths.control_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.control_file.write_text(json.dumps({"pid": 1, "port": impostor.port, "key": key}))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            list(argv), Cli(environ=environ, out=out, err=err, keyring_backend=keyring_backend)
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    warning = f"Порт {impostor.port} из {paths.control_file} занят программой"
+    code, out, err = run("raise-now")
+    assert "поднято" not in out + err and "Python-разработчик" not in out + err
+    assert warning in err
+    code, out, err = run("status", "--json")
+    assert json.loads(out)["auth"]["state"] == "not_configured"  # read here, not its "captcha"
+    assert warning in err
+    code, out, err = run("config", "set", "margin_seconds", "7")
+    assert code == EXIT_OK and SettingsStore(paths.settings_file).load().margin_seconds == 7
+    assert "применил" not in out + err and warning in err
+    assert_key_not_sent(impostor, key)
+
+
+def test_a_silent_connection_is_dropped(tmp_path: Path) -> None:
+    control_file = tmp_path / "control.json"
+    server = ControlServer(control_file, handlers([]), idle_timeout=0.3)
+    server.start()
+    try:
+        port = json.loads(control_file.read_text())["port"]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:
+            assert silent.recv(1) == b""  # closed by the server, long before our 5 s
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+            slow.sendall(b"GET /status HTTP/1.1\r\n")  # and then nothing
+            assert slow.recv(65536) == b""
+        assert ControlClient(control_file).status() == STATUS
+    finally:
+        server.stop()
+
+
+def test_idle_connections_do_not_make_a_thread_each(tmp_path: Path) -> None:
+    """400 connections that send nothing: a handful of threads, not 400; the instance
+    answers again once the silent ones time out."""
+    control_file = tmp_path / "control.json"
+    server = ControlServer(control_file, handlers([]), idle_timeout=1.0, max_connections=8)
+    server.start()
+    before = threading.active_count()
+    port = json.loads(control_file.read_text())["port"]
+    idle = [socket.socket() for _ in range(400)]
+    try:
+        for sock in idle:  # all at once, as another process would; none sends a byte
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+        peak, pending = before, list(idle)
+        deadline = time.monotonic() + 10
+        while pending and time.monotonic() < deadline:
+            peak = max(peak, threading.active_count())
+            _, connected, _ = select.select([], pending, [], 0.01)
+            pending = [sock for sock in pending if sock not in connected]
+        assert not pending, f"{len(pending)} connections not even accepted by the kernel"
+        assert peak <= before + 8, f"{peak - before} threads for 400 silent connections"
+        wait_until(lambda: threading.active_count() <= before, timeout=5)
+        assert ControlClient(control_file).status() == STATUS
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
+
+
+def test_an_answer_this_version_cannot_read_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another version on the other end: a message, not a KeyError traceback."""
+    monkeypatch.setattr(
+        control, "status_to_json", lambda status: {"auth": {"state": "ok"}, "resumes": []}
+    )
+    control_file = tmp_path / "control.json"
+    server = ControlServer(control_file, handlers([]))
+    server.start()
     try:
         with pytest.raises(RuntimeError, match="does not read"):
             ControlClient(control_file).status()
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()

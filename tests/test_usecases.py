@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tray_app.adapters.control import ControlHandlers, ControlServer
 from tray_app.adapters.login_text import result_text
 from tray_app.adapters.service import Service
 from tray_app.adapters.usecases import (
@@ -62,8 +63,9 @@ from .test_login import browser_that_approves, free_port
 # ---- tell_instance ----------------------------------------------------------------------
 
 
-class FailingInstance(BaseHTTPRequestHandler):
-    """A running instance that answers every reload with an error."""
+class ForeignProgram(BaseHTTPRequestHandler):
+    """Not HH Raiser, on the port a crashed instance left in control.json; it claims
+    every reload failed."""
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
@@ -78,16 +80,20 @@ class FailingInstance(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def failing_instance() -> Iterator[int]:
-    server = HTTPServer(("127.0.0.1", 0), FailingInstance)
+def foreign_program() -> Iterator[int]:
+    server = HTTPServer(("127.0.0.1", 0), ForeignProgram)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield int(server.server_address[1])
     server.shutdown()
     server.server_close()
 
 
+def failing_reload() -> None:
+    raise OSError("reload failed: disk full")
+
+
 def test_tell_instance_says_whether_the_change_was_applied(
-    runtime: Runtime, failing_instance: int
+    runtime: Runtime, foreign_program: int
 ) -> None:
     assert tell_instance(runtime.paths, "settings").reply == InstanceReply.NOT_RUNNING
     service = Service(runtime)
@@ -96,9 +102,25 @@ def test_tell_instance_says_whether_the_change_was_applied(
         assert tell_instance(runtime.paths, "credentials").reply == InstanceReply.APPLIED
     finally:
         service.stop()
-    runtime.paths.control_file.write_text(json.dumps({"port": failing_instance, "key": "k"}))
-    told = tell_instance(runtime.paths, "settings")
+    failing = ControlServer(
+        runtime.paths.control_file,
+        ControlHandlers(
+            status=service.status,
+            raise_now=service.raise_now,
+            reload_settings=failing_reload,
+            reload_credentials=failing_reload,
+        ),
+    )
+    failing.start()
+    try:
+        told = tell_instance(runtime.paths, "settings")
+    finally:
+        failing.stop()
     assert told.reply == InstanceReply.FAILED and "disk full" in told.detail
+    # another program's word is not taken: not "failed", and nothing to apply
+    runtime.paths.control_file.write_text(json.dumps({"port": foreign_program, "key": "k"}))
+    told = tell_instance(runtime.paths, "settings")
+    assert (told.reply, told.port) == (InstanceReply.NOT_HH_RAISER, foreign_program)
 
 
 # ---- sign_in_oauth ----------------------------------------------------------------------

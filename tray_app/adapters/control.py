@@ -234,6 +234,7 @@ class _Server(ThreadingHTTPServer):
     """One daemon thread per connection, at most ``max_connections`` of them."""
 
     daemon_threads = True
+    request_queue_size = 64
 
     def __init__(self, control: ControlServer, max_connections: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
