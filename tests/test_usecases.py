@@ -120,6 +120,7 @@ def test_tell_instance_says_whether_the_change_was_applied(
     # another program's word is not taken: not "failed", and nothing to apply
     runtime.paths.control_file.write_text(json.dumps({"port": foreign_program, "key": "k"}))
     told = tell_instance(runtime.paths, "settings")
+    assert told.reply is not InstanceReply.FAILED, told
     assert (told.reply, told.port) == (InstanceReply.NOT_HH_RAISER, foreign_program)
 
 
