@@ -221,7 +221,7 @@ def build_runtime(
 
     telegram = TelegramNotifier(
         telegram_targets,
-        Outbox(paths.telegram_outbox_file),
+        Outbox(paths.telegram_outbox_file, clock),
         bus,
         settings,
         clock,
