@@ -17,6 +17,9 @@
 ``crash-soak``: ``kill -9`` of ``run --headless`` dozens of times during token
           refreshes, cookie rotations, raises and settings writes; what survived (see
           ``benchmarks/crash_soak.py``).
+``settings-race``: processes writing settings.json at once (``tests/settings_race.py``):
+          each owning one setting (``keys``), or each adding resume ids to one list
+          (``list``); counts the writes lost and the writes per second.
 ``idle``: CPU seconds, wake-ups (context switches of all threads) and resident
           memory of an idle ``run --headless`` over one minute; ``--telegram`` adds a
           connected bot (the Telegram simulator) with commands on.
@@ -42,6 +45,7 @@ from pathlib import Path
 
 from benchmarks.crash_soak import crash_soak
 from tests.desktop import virtual_desktop, wait_for_window
+from tests.settings_race import race
 from tray_app.core.models import TokenPair
 from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
 from tray_app.simulator.hh_web import TOUCH_PATH
@@ -340,6 +344,15 @@ def bench_size(folder: Path) -> dict[str, object]:
     }
 
 
+def bench_settings_race(processes: int, writes: int, scenarios: list[str]) -> dict[str, object]:
+    """``writes`` per process; a fresh settings.json for each scenario."""
+    results: dict[str, object] = {}
+    for scenario in scenarios:
+        with tempfile.TemporaryDirectory(prefix="hh-raiser-race-") as home:
+            results[scenario] = race(Path(home) / "settings.json", processes, writes, scenario)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -359,6 +372,12 @@ def main() -> None:
     soak = sub.add_parser("tray-soak")
     soak.add_argument("--minutes", type=float, default=60.0)
     soak.add_argument("--cooldown", type=float, default=3.0)
+    settings_race = sub.add_parser("settings-race")
+    settings_race.add_argument("--processes", type=int, default=10)
+    settings_race.add_argument("--writes", type=int, default=30, help="per process")
+    settings_race.add_argument(
+        "--scenario", choices=["keys", "list"], action="append", help="both if not given"
+    )
     idle = sub.add_parser("idle")
     idle.add_argument("--seconds", type=float, default=60.0)
     idle.add_argument("--warmup", type=float, default=10.0)
@@ -392,6 +411,9 @@ def main() -> None:
             name: crash_soak(name, args.kills, app_command(args.exe), seed=args.seed).summary()
             for name in transports
         }
+    elif args.what == "settings-race":
+        scenarios = args.scenario or ["keys", "list"]
+        result = bench_settings_race(args.processes, args.writes, scenarios)
     else:
         result = bench_idle(args.seconds, args.warmup, args.telegram, args.exe)
     print(json.dumps(result, indent=2))
