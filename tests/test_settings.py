@@ -15,11 +15,14 @@ from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.storage.settings import (
     DEFAULTS,
     FIELDS,
+    Settings,
     SettingsStore,
     to_text,
     validate,
 )
 from tray_app.wiring import SettingsProvider
+
+from .settings_race import race
 
 
 @pytest.mark.parametrize(
@@ -101,7 +104,7 @@ def test_save_is_atomic_and_round_trips(tmp_path: Path) -> None:
     store.update(margin_seconds="1.5")
     store.update(enabled_resumes="a,b")
     assert store.load().margin_seconds == 1.5 and store.load().enabled_resumes == ("a", "b")
-    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json", "settings.json.lock"]
 
 
 def test_provider_keeps_last_good_settings_when_the_file_breaks(tmp_path: Path) -> None:
@@ -235,7 +238,7 @@ def test_update_checks_every_change_before_writing_any(tmp_path: Path) -> None:
     saved = store.update(margin_seconds="3", anchor_time="09:30", transport="WEB")
     assert saved == store.load()
     assert (saved.margin_seconds, saved.anchor_time, saved.transport) == (3, "09:30", "web")
-    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json", "settings.json.lock"]
 
 
 def test_the_provider_sees_its_own_write_at_once(tmp_path: Path) -> None:
@@ -263,3 +266,29 @@ def test_choices_are_the_enums() -> None:
     assert to_text(NotifyLevel.ALL) == "all"
     with pytest.raises(ConfigError, match="expected one of: all, important, off"):
         validate("notify_level", "loud")
+
+
+# ---- writers in several processes ---------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["keys", "list"])
+def test_concurrent_writers_lose_nothing(tmp_path: Path, scenario: str) -> None:
+    """Four processes, 25 writes each: every change is in the file (see settings_race)."""
+    result = race(tmp_path / "settings.json", 4, 25, scenario)
+    assert result["lost"] == 0, result
+
+
+def test_modify_sees_the_file_as_it_is_when_it_writes(tmp_path: Path) -> None:
+    store, other = (
+        SettingsStore(tmp_path / "settings.json"),
+        SettingsStore(tmp_path / "settings.json"),
+    )
+    store.update(enabled_resumes="a")
+    seen: list[tuple[str, ...] | None] = []
+
+    def add_c(settings: Settings) -> dict[str, object]:
+        seen.append(settings.enabled_resumes)
+        return {"enabled_resumes": (*(settings.enabled_resumes or ()), "c")}
+
+    other.update(enabled_resumes="a,b")  # another process, after this one last read
+    assert store.modify(add_c).enabled_resumes == ("a", "b", "c") and seen == [("a", "b")]

@@ -31,6 +31,7 @@ from tray_app.storage.secrets import (
     TELEGRAM_PROXY_AUTH,
     TokenStore,
 )
+from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
 from tray_app.wiring import Runtime
 
@@ -392,3 +393,19 @@ def test_the_window_probe_asks_a_child_and_keeps_the_button_when_it_cannot_tell(
     here = WindowSupport(None, "WKWebView")
     monkeypatch.setattr(window_module, "window_support", lambda _env: here)
     assert window_module.probe_window_support(env) == here
+
+
+def test_a_save_does_not_undo_what_another_process_changed_meanwhile(
+    form: tuple[SettingsForm, Runtime],
+) -> None:
+    settings_form, runtime = form
+    store = SettingsStore(runtime.paths.settings_file)
+    shown = settings_form.initial()  # the window opens
+    store.update(margin_seconds="9", jitter_seconds="1")  # e.g. config set, meanwhile
+    settings_form.save({**shown, "contact_email": "me@example.com", "jitter_seconds": "3"})
+    stored = store.load()
+    assert (stored.margin_seconds, stored.contact_email) == (9, "me@example.com")
+    assert stored.jitter_seconds == 3  # what the user did change wins
+    store.update(margin_seconds="8")
+    settings_form.save({**shown, "contact_email": "me@example.com", "jitter_seconds": "3"})
+    assert store.load().margin_seconds == 8  # and so on a second save from the same window

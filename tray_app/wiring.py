@@ -108,8 +108,15 @@ class SettingsProvider:
         """Writes through the store (see :meth:`SettingsStore.update`) and holds the
         result at once, so this process sees its own write without waiting for a
         reload."""
+        return self._hold(lambda: self.store.update(**changes))
+
+    def modify(self, change: Callable[[Settings], Mapping[str, Any]]) -> Settings:
+        """A change computed from the settings on disk (see :meth:`SettingsStore.modify`)."""
+        return self._hold(lambda: self.store.modify(change))
+
+    def _hold(self, write: Callable[[], Settings]) -> Settings:
         with self._lock:
-            settings = self.store.update(**changes)
+            settings = write()
             self._settings, self._mtime = settings, self.store.mtime()
             self._bad_mtime = None
             return settings

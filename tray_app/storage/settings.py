@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
+
+import filelock
 
 from tray_app.core.errors import ConfigError
 from tray_app.core.models import Language, NotifyLevel, TransportKind
@@ -274,6 +276,7 @@ assert set(FIELDS) == {f.name for f in fields(Settings)}
 
 DEFAULTS = Settings()
 VERSION = 2  # of the file; 1 is a file without "version" (see the module's text)
+LOCK_TIMEOUT = 10.0  # s a write waits for another process's; a write takes milliseconds
 
 
 def validate(key: str, value: Any) -> Any:
@@ -313,10 +316,17 @@ def _from_version_1(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class SettingsStore:
-    """Loads :class:`Settings` at one path and writes them there with :meth:`update`."""
+    """Loads :class:`Settings` at one path and writes them there with :meth:`update`.
+
+    Several processes write the file: the running instance (a Telegram ``/pause``,
+    the tray), ``config set``, the settings window. Each write holds an OS file lock
+    on ``settings.json.lock`` and reads the file again inside it, so no writer puts
+    back what another has just changed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
 
     def load(self) -> Settings:
         if not self.path.exists():
@@ -349,13 +359,40 @@ class SettingsStore:
 
     def update(self, **changes: Any) -> Settings:
         """The one way settings are written: validates every change (a ConfigError
-        names the key, and nothing is written), then writes the file once, atomically.
-        Returns the new settings."""
+        names the key, and nothing is written), then writes the file once, atomically,
+        with the changes applied to the file as it is then. Returns the new settings."""
         values = {key: validate(key, value) for key, value in changes.items()}
-        updated = replace(self.load(), **values)
-        data = {"version": VERSION, **{f.name: getattr(updated, f.name) for f in fields(Settings)}}
-        write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        return updated
+        return self._write(lambda _current: values)
+
+    def modify(self, change: Callable[[Settings], Mapping[str, Any]]) -> Settings:
+        """Like :meth:`update`, for a change that depends on the current settings
+        (switch one resume in the list): ``change`` gets them as they are inside the
+        lock, so a change another process made meanwhile is not undone."""
+        return self._write(
+            lambda current: {key: validate(key, value) for key, value in change(current).items()}
+        )
+
+    def _write(self, values_of: Callable[[Settings], dict[str, Any]]) -> Settings:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.lock_path), mode=0o600)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT)
+        except filelock.Timeout:
+            raise ConfigError(
+                f"{self.path}: another process has held {self.lock_path.name} for "
+                f"{LOCK_TIMEOUT:g} s; nothing was written, try again"
+            ) from None
+        try:
+            current = self.load()
+            updated = replace(current, **values_of(current))
+            data = {
+                "version": VERSION,
+                **{f.name: getattr(updated, f.name) for f in fields(Settings)},
+            }
+            write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            return updated
+        finally:
+            lock.release()
 
     def mtime(self) -> float | None:
         try:

@@ -59,12 +59,14 @@ class SettingsForm:
         # (chat, user) that sent the setup code in this window ("Find my chat"); the
         # user is no field of its own: it is saved with the chat, see telegram_user
         self.confirmed: tuple[str, str] | None = None
+        self._shown: dict[str, str] | None = None  # what initial() gave the window
 
     def initial(self) -> dict[str, str]:
         """Current values as text; secret fields start empty (empty keeps them)."""
         settings = self.store.load()
         values = {key: to_text(getattr(settings, key)) for key in SETTING_FIELDS}
         values.update(dict.fromkeys((*SECRET_FIELDS, *TOKEN_FIELDS), ""))
+        self._shown = dict(values)
         return values
 
     def stored_secrets(self) -> dict[str, bool]:
@@ -114,7 +116,10 @@ class SettingsForm:
         if errors:
             key, problem = next(iter(errors.items()))
             raise ConfigError(f"{key}: {problem}")
-        current = self.initial()
+        # What the user changed is what differs from what the window showed, not from
+        # the file now: a setting another process changed meanwhile (config set, a
+        # Telegram /pause) and the user left alone is not written back.
+        current = self._shown if self._shown is not None else self.initial()
         changes: dict[str, str] = {}
         for key in SETTING_FIELDS:
             value = values.get(key, "").strip()
@@ -127,7 +132,9 @@ class SettingsForm:
         if user != self.store.load().telegram_user_id:
             changes["telegram_user_id"] = user
         if changes:
-            self.store.update(**changes)
+            written = self.store.update(**changes)
+            shown = {key: to_text(getattr(written, key)) for key in changes}
+            self._shown = {**current, **shown}
         settings_changed = bool(changes)
         credentials_changed = False
         for field, name in SECRET_FIELDS.items():

@@ -34,6 +34,7 @@ from tray_app.i18n import t
 from tray_app.i18n.text import attempt_text
 from tray_app.notify.notices import Notice
 from tray_app.storage.privacy import user_umask
+from tray_app.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -337,13 +338,14 @@ class TrayApp:
         """``enabled_resumes`` None means all: switching one off lists the others, and
         switching off the last one leaves an empty list (none)."""
         known = [r.id for r in self.service.status().resumes]
-        settings = self.runtime.settings.store.load()  # as on disk, however recent
-        enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
-        if settings.is_enabled(resume_id):
-            enabled = tuple(rid for rid in enabled if rid != resume_id)
-        else:
-            enabled = (*enabled, resume_id)
-        self.runtime.settings.update(enabled_resumes=enabled)
+
+        def toggled(settings: Settings) -> dict[str, Any]:  # as on disk, inside its lock
+            enabled = known if settings.enabled_resumes is None else settings.enabled_resumes
+            if settings.is_enabled(resume_id):
+                return {"enabled_resumes": tuple(rid for rid in enabled if rid != resume_id)}
+            return {"enabled_resumes": (*enabled, resume_id)}
+
+        self.runtime.settings.modify(toggled)
         self.service.reload_settings()
 
     # ---- desktop notifications ------------------------------------------------------
