@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -292,3 +293,82 @@ def test_modify_sees_the_file_as_it_is_when_it_writes(tmp_path: Path) -> None:
 
     other.update(enabled_resumes="a,b")  # another process, after this one last read
     assert store.modify(add_c).enabled_resumes == ("a", "b", "c") and seen == [("a", "b")]
+
+
+# ---- files and values too big or too deep -------------------------------------------
+
+DEEP_LIST = "[" * 100_000 + "]" * 100_000
+DEEP_DICT = '{"a": ' * 100_000 + "1" + "}" * 100_000
+
+
+@pytest.mark.parametrize("text", [DEEP_LIST, DEEP_DICT, '{"enabled_resumes": ' + DEEP_LIST + "}"])
+def test_a_deeply_nested_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "config").mkdir()
+    settings_file = tmp_path / "config" / "settings.json"
+    settings_file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        SettingsStore(settings_file).load()
+    code, out, err = run_cli(tmp_path, "config", "list")
+    assert code == 1 and "nested too deeply" in err and "Traceback" not in out + err
+
+
+def test_a_broken_file_is_logged_once_per_change_not_on_every_wake(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(margin_seconds="7")
+    provider = SettingsProvider(store)
+    store.path.write_text(DEEP_LIST, encoding="utf-8")
+    with caplog.at_level(logging.ERROR, logger="tray_app.wiring"):
+        assert [provider.reload_if_changed() for _ in range(3)] == [False] * 3
+        assert provider().margin_seconds == 7
+        store.path.write_text("{broken", encoding="utf-8")
+        os.utime(store.path, (1, 1))  # another mtime, whatever the clock's resolution
+        assert [provider.reload_if_changed() for _ in range(3)] == [False] * 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and "nested too deeply" in messages[0]
+    assert all(
+        "keeping the previous settings" in m and r.exc_info is None
+        for m, r in zip(messages, caplog.records, strict=True)
+    )
+
+
+def test_a_file_over_a_megabyte_is_refused(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.path.write_text(json.dumps({"client_id": "x" * 2_000_000}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="larger than 1 MB") as caught:
+        store.load()
+    assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "limit"),
+    [
+        ("contact_email", "a" * 245 + "@mail.ru", "at most 254"),  # 253: accepted
+        ("contact_email", "a" * 80_000_000 + "@example.com", "at most 254"),
+        ("client_id", "x" * 257, "at most 256"),
+        ("telegram_api_url", "https://t.example/" + "x" * 2048, "at most 2048"),
+        ("web_host", "a." * 127 + "ru", "at most 253"),
+        ("anchor_time", " " * 1000 + "09:30", "at most 1000"),
+        ("enabled_resumes", [f"r{n}" for n in range(1001)], "at most 1000"),
+    ],
+)
+def test_sizes_are_limited(key: str, value: object, limit: str) -> None:
+    if key == "contact_email" and len(str(value)) == 253:
+        assert validate(key, value) == value
+        value = "a" + str(value) + "x"  # 255
+    with pytest.raises(ConfigError, match=limit) as caught:
+        validate(key, value)
+    assert str(caught.value).startswith(f"{key}: too ") and len(str(caught.value)) < 200
+
+
+def test_config_set_and_the_file_refuse_an_address_too_long(tmp_path: Path) -> None:
+    address = "a" * 300 + "@example.com"
+    code, _, err = run_cli(tmp_path, "config", "set", "contact_email", address)
+    assert code == 1 and "at most 254" in err and address not in err
+    store = SettingsStore(tmp_path / "config" / "settings.json")
+    assert not store.path.exists()
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_text(json.dumps({"contact_email": address}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="contact_email: too long"):
+        store.load()

@@ -75,7 +75,8 @@ class SettingsProvider:
     """The current settings, re-read when the file changes on disk.
 
     A file made invalid by hand does not stop the app: the last good settings stay
-    in force and the error is logged once.
+    in force and the error is logged once for each change of the file (it is looked
+    at on every wake).
     """
 
     def __init__(self, store: SettingsStore) -> None:
@@ -94,11 +95,11 @@ class SettingsProvider:
                 return False
             try:
                 settings = self.store.load()
-            except ConfigError:
+            except ConfigError as exc:
                 if strict:
                     raise
                 self._bad_mtime = mtime
-                log.exception("settings file is invalid; keeping the previous settings")
+                log.error("%s; keeping the previous settings", exc)
                 return False
             changed = settings != self._settings
             self._settings, self._mtime = settings, mtime

@@ -279,14 +279,51 @@ VERSION = 2  # of the file; 1 is a file without "version" (see the module's text
 LOCK_TIMEOUT = 10.0  # s a write waits for another process's; a write takes milliseconds
 
 
+# Longest text each setting accepts, so a pasted file or a runaway script cannot put
+# megabytes into a header or a URL. contact_email goes out in every HH-User-Agent:
+# an address is at most 254 characters (RFC 5321's 256-octet path less its "<>").
+# A host name is at most 253 (RFC 1035); URLs get 2048 (what browsers and proxies
+# commonly accept); anything else 1000.
+MAX_LENGTH = {
+    "contact_email": 254,
+    "web_host": 253,
+    "client_id": 256,
+    "telegram_api_url": 2048,
+    "telegram_proxy": 2048,
+}
+MAX_TEXT = 1000
+MAX_RESUMES = 1000  # ids in enabled_resumes; hh.ru gives a job seeker a few dozen at most
+MAX_FILE_BYTES = 1_000_000  # a settings file is under 1 KB; more is not one
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value for an error message, cut so a huge one stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _check_size(key: str, value: Any) -> None:
+    if isinstance(value, str):
+        limit = MAX_LENGTH.get(key, MAX_TEXT)
+        if key == "enabled_resumes":
+            limit = MAX_RESUMES * 65  # ids of up to 64 characters and their commas
+        if len(value) > limit:
+            raise ValueError(f"too long: {len(value)} characters, at most {limit}")
+    elif isinstance(value, list | tuple) and len(value) > MAX_RESUMES:
+        raise ValueError(f"too many items: {len(value)}, at most {MAX_RESUMES}")
+
+
 def validate(key: str, value: Any) -> Any:
     """Converts a JSON or typed-in value for ``key``; :class:`ConfigError` says why not."""
     if key not in FIELDS:
-        raise ConfigError(f"unknown setting {key!r}; known: {', '.join(FIELDS)}")
+        raise ConfigError(f"unknown setting {_brief(key)}; known: {', '.join(FIELDS)}")
     try:
+        _check_size(key, value)
         return FIELDS[key](value)
     except ValueError as exc:
-        raise ConfigError(f"{key}: {exc} (got {value!r})") from None
+        raise ConfigError(f"{key}: {exc} (got {_brief(value)})") from None
+    except RecursionError:  # str() of a list nested a thousand deep
+        raise ConfigError(f"{key}: nested too deeply (got {type(value).__name__})") from None
 
 
 def to_text(value: Any) -> str:
@@ -329,18 +366,35 @@ class SettingsStore:
         self.lock_path = path.with_name(path.name + ".lock")
 
     def load(self) -> Settings:
-        if not self.path.exists():
-            return DEFAULTS
+        """The settings in the file, or the defaults where there is none. A file that
+        is not valid, is over :data:`MAX_FILE_BYTES` or is nested too deeply for the
+        JSON parser is a ConfigError, never another exception."""
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            with self.path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            return DEFAULTS
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot be read ({exc})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{self.path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                "a settings file is under 1 KB"
+            )
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except ValueError as exc:  # also not UTF-8, and a number of 5000 digits
             raise ConfigError(f"{self.path}: not a valid settings file ({exc})") from None
+        except RecursionError:
+            raise ConfigError(
+                f"{self.path}: not a valid settings file (nested too deeply)"
+            ) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{self.path}: expected a JSON object")
         version = raw.pop("version", 1)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ConfigError(
-                f"{self.path}: version: expected a positive whole number (got {version!r})"
+                f"{self.path}: version: expected a positive whole number (got {_brief(version)})"
             )
         if version > VERSION:
             raise ConfigError(
