@@ -180,6 +180,45 @@ def test_malformed_env_file_is_refused_with_its_line(env: dict[str, str], tmp_pa
     assert stored_pair(env) is None
 
 
+def _unreadable_env(tmp_path: Path, kind: str) -> Path:
+    if kind == "missing":
+        return tmp_path / "no-such.env"
+    if kind == "folder":
+        return tmp_path
+    path = tmp_path / ".env"  # a file saved in cp1251: the third line has "ё"
+    path.write_bytes("ACCESS_TOKEN=abc\r\nREFRESH_TOKEN=def\r\n# ёлка\r\n".encode("cp1251"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("missing", "не найден"),
+        ("folder", "папка, а не файл .env"),
+        ("not_utf8", "строка 3 не в кодировке UTF-8"),
+    ],
+)
+def test_an_env_file_that_cannot_be_read_is_a_clear_error(
+    env: dict[str, str], tmp_path: Path, kind: str, expected: str
+) -> None:
+    path = _unreadable_env(tmp_path, kind)
+    result = hh(env, "import-env", str(path))
+    assert result.returncode == 1, result.stderr
+    assert expected in result.stderr and str(path) in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert stored_pair(env) is None
+
+
+def test_a_settings_file_nested_too_deeply_is_a_clear_error(
+    env: dict[str, str], home: Path
+) -> None:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "settings.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = hh(env, "config", "list")
+    assert result.returncode == 1 and "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_status_json_and_live_control_of_a_running_instance(
     env: dict[str, str], sim: HHSimulator, running: subprocess.Popen[str]
 ) -> None:

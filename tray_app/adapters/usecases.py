@@ -38,7 +38,7 @@ from tray_app.core.errors import (
     SessionImportError,
 )
 from tray_app.core.models import TokenPair, TransportKind
-from tray_app.storage.envfile import EnvFileError, read_env
+from tray_app.storage.envfile import EnvFileError, NotUtf8Error, read_env
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import validate
@@ -338,6 +338,10 @@ class ImportedSecret(StrEnum):
 class EnvRefusal(StrEnum):
     BAD_LINE = "bad_line"  # ``line`` and ``reason`` say what is wrong
     PARTIAL_TOKENS = "partial_tokens"
+    MISSING = "missing"
+    FOLDER = "folder"
+    UNREADABLE = "unreadable"  # ``reason``: what the OS said
+    NOT_UTF8 = "not_utf8"  # ``line``: where the first byte that is not UTF-8 is
 
 
 # the .env key -> the setting it fills
@@ -371,8 +375,16 @@ def import_env(path: Path, open_runtime: Callable[[], Runtime]) -> EnvImport:
     """Imports the old script's ``.env``: tokens and secrets to the keyring, the rest to
     the settings. The file is checked completely before ``open_runtime`` is called, so a
     bad file is reported as such even where no keyring works."""
+    if path.is_dir():  # Windows opens a folder with "permission denied", not "a folder"
+        return EnvImport(path, refused=EnvRefusal.FOLDER)
     try:
         env = read_env(path)
+    except FileNotFoundError:
+        return EnvImport(path, refused=EnvRefusal.MISSING)
+    except OSError as exc:
+        return EnvImport(path, refused=EnvRefusal.UNREADABLE, reason=exc.strerror or str(exc))
+    except NotUtf8Error as exc:
+        return EnvImport(path, refused=EnvRefusal.NOT_UTF8, line=exc.line_number)
     except EnvFileError as exc:
         return EnvImport(path, refused=EnvRefusal.BAD_LINE, line=exc.line_number, reason=exc.reason)
     values = env.values

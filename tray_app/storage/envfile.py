@@ -7,6 +7,7 @@ imported as a token.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +78,18 @@ def parse_env(text: str) -> EnvFile:
     return EnvFile(values, tuple(unknown), line_of)
 
 
+class NotUtf8Error(EnvFileError):
+    """The file is not UTF-8 text; ``line_number`` is where the first bad byte is."""
+
+
 def read_env(path: Path) -> EnvFile:
+    """Raises OSError where the file cannot be read (missing, a folder: see
+    ``import_env``), and EnvFileError for its content."""
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise EnvFileError(0, "the file is not UTF-8 text") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8")
+        line = len((good + "x").splitlines())  # as parse_env counts them
+        raise NotUtf8Error(line, "not UTF-8 text") from None
     return parse_env(text)

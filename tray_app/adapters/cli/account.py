@@ -74,9 +74,17 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def _refusal_text(result: EnvImport, lang: str) -> str:
+    if result.refused == EnvRefusal.BAD_LINE:
+        return t("import.bad", lang, path=result.path, line=result.line, reason=result.reason)
     if result.refused == EnvRefusal.PARTIAL_TOKENS:
         return t("import.partial_tokens", lang)
-    return t("import.bad", lang, path=result.path, line=result.line, reason=result.reason)
+    if result.refused == EnvRefusal.MISSING:
+        return t("import.missing", lang, path=result.path)
+    if result.refused == EnvRefusal.FOLDER:
+        return t("import.folder", lang, path=result.path, example=result.path / ".env")
+    if result.refused == EnvRefusal.NOT_UTF8:
+        return t("import.not_utf8", lang, path=result.path, line=result.line)
+    return t("import.unreadable", lang, path=result.path, detail=result.reason)
 
 
 _SECRET_LABELS = {
