@@ -372,3 +372,17 @@ def test_config_set_and_the_file_refuse_an_address_too_long(tmp_path: Path) -> N
     store.path.write_text(json.dumps({"contact_email": address}), encoding="utf-8")
     with pytest.raises(ConfigError, match="contact_email: too long"):
         store.load()
+
+
+def test_the_provider_misses_no_write_made_right_after_its_own(tmp_path: Path) -> None:
+    class Racing(SettingsStore):
+        def update(self, **changes: object) -> Settings:
+            written = super().update(**changes)
+            SettingsStore(self.path).update(margin_seconds="9")  # another process, at once
+            return written
+
+    store = Racing(tmp_path / "settings.json")
+    provider = SettingsProvider(store)
+    assert provider.update(paused="yes").paused
+    assert provider.reload_if_changed()
+    assert provider().margin_seconds == 9 and provider().paused

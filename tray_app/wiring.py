@@ -116,10 +116,11 @@ class SettingsProvider:
         return self._hold(lambda: self.store.modify(change))
 
     def _hold(self, write: Callable[[], Settings]) -> Settings:
+        """The file's time is not taken as this write's: another process may have
+        written right after it, so the next reload reads the file again."""
         with self._lock:
             settings = write()
-            self._settings, self._mtime = settings, self.store.mtime()
-            self._bad_mtime = None
+            self._settings, self._mtime, self._bad_mtime = settings, None, None
             return settings
 
     def __call__(self) -> Settings:
