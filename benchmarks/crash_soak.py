@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -333,12 +334,15 @@ class CrashSoak:
         """The window's width: storing what hh.ru just replaced, as the app does."""
         took: list[float] = []
         for _ in range(times):
+            # random values, as hh.ru's are: saving registers them with the redactor of
+            # this process, and a repeated letter would mask other text (a test's)
+            first, second = secrets.token_hex(20), secrets.token_hex(16)
             started = time.perf_counter()
             if self.transport == "api":
-                TokenStore(self.secrets).save(TokenPair("soak-a" * 8, "soak-r" * 8))
+                TokenStore(self.secrets).save(TokenPair(first, second))
             else:
                 WebSessionStore(self.secrets, "soak.example").save(
-                    WebSession("soak.example", {"hhtoken": "x" * 40, "_xsrf": "y" * 32}),
+                    WebSession("soak.example", {"hhtoken": first, "_xsrf": second}),
                     datetime.now(UTC),
                 )
             took.append((time.perf_counter() - started) * 1000)
