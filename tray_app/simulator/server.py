@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,17 @@ class SimHandler(BaseHTTPRequestHandler):
         return True
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished mid-request (killed, as the crash soak does) is
+        what a server sees every day; anything else is still printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class LocalServer:
     """Serves ``handler`` (which finds this object as ``self.server.sim``)."""
 
@@ -39,8 +51,7 @@ class LocalServer:
         self._port = 0
 
     def start(self, port: int = 0) -> Self:
-        server = ThreadingHTTPServer(("127.0.0.1", port or self._port), self.handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", port or self._port), self.handler)
         server.sim = self  # type: ignore[attr-defined]
         self._server, self._port = server, server.server_port
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
