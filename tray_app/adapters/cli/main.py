@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -23,10 +24,11 @@ from tray_app.adapters.cli.base import (
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
 from tray_app.adapters.cli.selfcheck import cmd_self_check
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
+from tray_app.adapters.command import command_name
 from tray_app.adapters.logs import setup_logging
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
 from tray_app.core.models import Language
-from tray_app.i18n import t
+from tray_app.i18n import t, use_command
 from tray_app.i18n.text import error_text
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.settings import FIELDS, SettingsStore
@@ -183,6 +185,7 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     cli.language = _language(cli.paths)
+    use_command(functools.cache(lambda: command_name(cli.environ)))  # for the hints
     setup_logging(cli.paths.log_file, verbose=args.verbose)
     _make_private(cli.paths)
     command = COMMANDS.get(args.command or "", cmd_start)
