@@ -19,6 +19,7 @@ from tray_app.adapters.tray import app as tray_app_module
 from tray_app.adapters.tray.app import TrayApp
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import build_menu, tooltip
+from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.core.events import ChannelState, RaiseStarted
 from tray_app.core.models import AuthState, Outcome, TransportKind
 from tray_app.core.views import ResumeStatus, Status, TelegramChannel
@@ -282,7 +283,8 @@ def test_a_backend_without_menus_is_refused_with_the_fix(monkeypatch: pytest.Mon
     monkeypatch.setitem(__import__("sys").modules, "pystray", fake_pystray)
     with pytest.raises(tray_app_module.TrayUnavailable) as caught:
         tray_app_module.load_pystray("ru")
-    assert "apt install" in str(caught.value) and not caught.value.no_display
+    fix = install_command(this_installation())  # this checkout: ./scripts/start again
+    assert fix in str(caught.value) and not caught.value.no_display
 
 
 def test_no_display_means_headless(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -175,7 +175,7 @@ MESSAGES: dict[str, str] = {
     "tray.log": "Log",
     "tray.about": "About",
     "tray.quit": "Quit",
-    "tray.no_menu": "The tray icon would have no menu here: PyGObject and the GTK/AppIndicator libraries are missing. Install them: {command}",
+    "tray.no_menu": "The tray icon would have no menu here: PyGObject and the GTK/AppIndicator libraries are missing. To install them, run: {command}",
     "tray.no_display": "No graphical display ({detail}); running without a tray icon.",
     "run.started_tray": "HH Raiser {version} is running in the tray. Quit from its menu.",
     "tray.starting": "Starting…",
@@ -286,4 +286,10 @@ MESSAGES: dict[str, str] = {
     "doctor.saved": "Report saved: {path}\nIt holds no token, cookie value or e-mail: attach it to a bug report.",
     "doctor.demo": "Demo: this is the built-in hh.ru simulator; the report is not saved.",
     "doctor.quit_first": "For “doctor --raise”, quit the running HH Raiser first (it raises by itself), then run it again.",
+    # the tray's packages, offered from a terminal (adapters/tray/packages.py)
+    "tray.offer": "The tray icon's menu needs PyGObject and the GTK/AppIndicator libraries, which are missing. HH Raiser can install them; it would run:\n{commands}",
+    "tray.offer_sudo": "sudo asks for your password here, in the terminal.",
+    "tray.offer_ask": "Install now? [y/N] ",
+    "tray.offer_failed": "Installing failed: “{command}” exited with code {code}.",
+    "tray.offer_done": "Installed. Starting HH Raiser again, with the tray icon.",
 }

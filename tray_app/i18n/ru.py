@@ -175,7 +175,7 @@ MESSAGES: dict[str, str] = {
     "tray.log": "Журнал",
     "tray.about": "О программе",
     "tray.quit": "Выход",
-    "tray.no_menu": "В этой системе значок в трее будет без меню: не хватает PyGObject и библиотек GTK/AppIndicator. Установите: {command}",
+    "tray.no_menu": "В этой системе значок в трее будет без меню: не хватает PyGObject и библиотек GTK/AppIndicator. Чтобы установить, выполните: {command}",
     "tray.no_display": "Нет графического экрана ({detail}); работаю без значка в трее.",
     "run.started_tray": "HH Raiser {version} работает: значок в трее. Выход — пункт «Выход» в его меню.",
     "tray.starting": "Запуск…",
@@ -286,4 +286,10 @@ MESSAGES: dict[str, str] = {
     "doctor.saved": "Отчёт сохранён: {path}\nВ нём нет токенов, значений кук и e-mail — его можно приложить к сообщению об ошибке.",
     "doctor.demo": "Демо: это встроенный симулятор hh.ru, отчёт не сохраняется.",
     "doctor.quit_first": "Для «doctor --raise» закройте запущенный HH Raiser (он поднимает резюме сам), затем повторите.",
+    # the tray's packages, offered from a terminal (adapters/tray/packages.py)
+    "tray.offer": "Для меню значка в трее не хватает PyGObject и библиотек GTK/AppIndicator. HH Raiser может установить их сам — будет выполнено:\n{commands}",
+    "tray.offer_sudo": "sudo спросит пароль здесь, в терминале.",
+    "tray.offer_ask": "Установить сейчас? [y/N] ",
+    "tray.offer_failed": "Установка не удалась: «{command}» завершилась с кодом {code}.",
+    "tray.offer_done": "Установлено. Запускаю HH Raiser заново, уже со значком в трее.",
 }

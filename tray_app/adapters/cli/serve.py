@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.logs import rotate_log
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
+from tray_app.adapters.tray.packages import offer_install, this_installation
 from tray_app.adapters.web_window import launch_window
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
@@ -112,20 +114,37 @@ def _install_quit_on_signals(quit_: Callable[[], None]) -> None:
         GLib.idle_add(reinstall)
 
 
-def _choose_tray(cli: Cli, headless: bool) -> ModuleType | None:
+def _choose_tray(
+    cli: Cli, headless: bool, *, restart: Callable[[], object] | None = None
+) -> ModuleType | None:
     """The tray backend, or None to run headless (asked for, or no display at all).
 
     A desktop whose tray would have no menu is an error, with the fix, never a silent
-    icon without a menu."""
+    icon without a menu; in a terminal, from a checkout, the fix is offered and, once
+    installed, the app starts again to load it."""
     if headless:
         return None
     try:
         return load_pystray(cli.language)
     except TrayUnavailable as exc:
         if not exc.no_display:
+            if _in_terminal(cli) and offer_install(
+                this_installation(), language=cli.language, say=cli.complain, ask=cli.prompt
+            ):
+                (restart or _start_again)()
             raise
         cli.complain(str(exc))
         return None
+
+
+def _in_terminal(cli: Cli) -> bool:
+    return cli.stdin is not None and cli.stdin.isatty()
+
+
+def _start_again() -> None:
+    """The same command line in a fresh interpreter (this one loaded pystray's
+    menu-less backend already)."""
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def cmd_run(cli: Cli, args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from tray_app.adapters.children import Child, reap
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.core.errors import HHRaiserError
 from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
 from tray_app.core.views import NotDue
@@ -40,10 +41,6 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
 CLOCK_REFRESH_SECONDS = 60.0
-LINUX_INSTALL = (
-    "sudo apt install libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 "
-    "gir1.2-ayatanaappindicator3-0.1 && .venv/bin/pip install 'PyGObject<3.51'"
-)
 
 
 class TrayUnavailable(HHRaiserError):
@@ -75,7 +72,8 @@ def load_pystray(language: str) -> ModuleType:
 
             GLib.set_prgname(APP_ID)
     if not pystray.Icon.HAS_MENU:
-        raise TrayUnavailable(t("tray.no_menu", language, command=LINUX_INSTALL))
+        command = install_command(this_installation())
+        raise TrayUnavailable(t("tray.no_menu", language, command=command))
     module: ModuleType = pystray
     return module
 
