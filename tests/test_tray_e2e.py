@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
-from tray_app.simulator.hh import HHSimulator
+from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
 
-from .conftest import CHAT, built_executable, wait_until
+from .conftest import CHAT, built_executable, wait_until, write_settings
 from .desktop import desktop, screenshot, wait_for_window, window_gone, xdotool  # noqa: F401
 from .test_cli_integration import hh, import_tokens, secret_service  # noqa: F401
 
@@ -32,7 +34,11 @@ MENU = {  # keyboard steps from the top of the menu (the status line is not sele
     "raise_all": RESUMES + 1,
     "settings": RESUMES + 5,
 }
-SCREENSHOT = Path(__file__).parent.parent / "docs" / "tray-menu.png"
+DOCS = Path(__file__).parent.parent / "docs"
+SCREENSHOTS = {"ru": DOCS / "tray-menu.png", "en": DOCS / "tray-menu-en.png"}  # the README's
+UPDATE_DOCS_ENV = "HH_RAISER_UPDATE_DOCS"  # =1: the demo's menu is saved as the README's
+SOURCE = "hh-raiser demo"
+TIME = re.compile(r"\b(\d\d\.\d\d )?\d\d:\d\d(:\d\d)?\b")
 
 
 @pytest.fixture
@@ -74,16 +80,16 @@ def tray(
     process.wait(timeout=10)
 
 
-def icon(env: dict[str, str]) -> str:
+def icon(env: dict[str, str], state: str = "Всё в порядке") -> str:
     """The icon's window in the tray; its name is the tooltip."""
-    return wait_for_window(env, "--name", "^HH Raiser — Всё в порядке")
+    return wait_for_window(env, "--name", f"^HH Raiser — {state}")
 
 
-def open_menu(env: dict[str, str]) -> None:
+def open_menu(env: dict[str, str], state: str = "Всё в порядке") -> None:
     """Right-clicks the icon until its menu (a visible window taller than the icon)
     is on screen."""
     for _attempt in range(3):
-        xdotool(env, "mousemove", "--window", icon(env), "16", "15", "click", "3")
+        xdotool(env, "mousemove", "--window", icon(env, state), "16", "15", "click", "3")
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             for window in xdotool(
@@ -102,6 +108,98 @@ def open_menu(env: dict[str, str]) -> None:
 def choose(env: dict[str, str], item: str) -> None:
     open_menu(env)
     xdotool(env, "key", *["Down"] * MENU[item], "Return")
+
+
+def assert_menu_on_screen(shot: Path) -> None:
+    menu_area = Image.open(shot).convert("L").crop((600, 30, 1024, 420))
+    assert sum(menu_area.histogram()[201:]) > 20_000, "no open menu on screen"
+
+
+def resume_lines(menu: list[str]) -> list[str]:
+    """The items between the menu's first two separators (none before it is built)."""
+    if menu.count("-") < 2:
+        return []
+    first = menu.index("-")
+    return menu[first + 1 : menu.index("-", first + 1)]
+
+
+def resume_titles(menu: list[str]) -> list[str]:
+    return [line.split(" — ", 1)[0] for line in resume_lines(menu)]
+
+
+def without_times(menu: list[str]) -> list[str]:
+    return [TIME.sub("HH:MM", line) for line in menu]
+
+
+def save_screenshot(shot: Path, menu: list[str], path: Path) -> None:
+    """The menu's corner of the screen, with the texts it shows (and where it comes
+    from) inside the PNG, so a test can tell the README shows what the demo shows."""
+    image = Image.open(shot).convert("RGB")
+    box = image.convert("L").point(lambda p: 255 if p > 40 else 0).getbbox()
+    assert box is not None
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("Source", SOURCE)
+    info.add_itxt("Menu", "\n".join(menu))
+    image.crop((max(box[0] - 8, 0), 0, 1024, min(box[3] + 8, 768))).save(path, pnginfo=info)
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_readme_screenshot_is_the_demos_menu(
+    desktop: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    language: str,
+) -> None:
+    """``hh-raiser demo`` in the tray, once each of its resumes was raised: the open
+    menu is the README's screenshot. ``HH_RAISER_UPDATE_DOCS=1`` saves it there;
+    otherwise the screenshot there must show these resumes and these texts."""
+    home = tmp_path / "home"
+    write_settings(home, language=language)
+    env = {**desktop, "HH_RAISER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    titles = [resume.title for resume in demo_resumes(datetime.now(UTC), SimConfig())]
+    raised = {"ru": "(поднято)", "en": "(raised)"}[language]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tray_app", "-v", "demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        icon(env, state="")
+
+        def menu() -> list[str]:
+            lines = menu_lines(env)
+            return lines[-1].split(" | ") if lines else []
+
+        def all_raised() -> bool:
+            shown = menu()
+            lines = resume_lines(shown)
+            return resume_titles(shown) == titles and all(raised in line for line in lines)
+
+        wait_until(all_raised, 40)  # the third window opens 9 s after the start
+        open_menu(env, state="")
+        shot = screenshot(env, tmp_path / "menu.png")
+        shown = menu()
+        xdotool(env, "key", "Escape")
+        assert_menu_on_screen(shot)
+        path = SCREENSHOTS[language]
+        if os.environ.get(UPDATE_DOCS_ENV):
+            save_screenshot(shot, shown, path)
+        saved = Image.open(path)
+        assert isinstance(saved, PngImagePlugin.PngImageFile)
+        assert saved.text.get("Source") == SOURCE, f"{path.name}: not from the demo"
+        in_readme = saved.text["Menu"].split("\n")
+        assert resume_titles(in_readme) == titles
+        assert without_times(in_readme) == without_times(shown), (
+            f"the demo's menu changed: HH_RAISER_UPDATE_DOCS=1 makes {path.name} anew"
+        )
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            assert demo.wait(timeout=30) == 0, demo.stderr.read() if demo.stderr else ""
+        finally:
+            if demo.poll() is None:
+                demo.kill()
 
 
 def status(env: dict[str, str]) -> dict[str, object]:
@@ -129,14 +227,7 @@ def test_tray_menu_raises_switches_opens_settings_and_quits(
     open_menu(env)
     shot = screenshot(env, tmp_path / "menu.png")
     xdotool(env, "key", "Escape")
-    menu_area = Image.open(shot).convert("L").crop((600, 30, 1024, 420))
-    assert sum(menu_area.histogram()[201:]) > 20_000, "no open menu on screen"
-    if os.environ.get("UPDATE_SCREENSHOT"):
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        menu = Image.open(shot).convert("RGB")
-        box = menu.convert("L").point(lambda p: 255 if p > 40 else 0).getbbox()
-        assert box is not None
-        menu.crop((max(box[0] - 8, 0), 0, 1024, min(box[3] + 8, 768))).save(SCREENSHOT)
+    assert_menu_on_screen(shot)
     # "Поднять сейчас": the simulator gets the publish, the resume's line changes
     sim.open_window(A)
     choose(env, "raise_all")
