@@ -51,14 +51,11 @@ def test_how_this_copy_is_installed(tmp_path: Path) -> None:
     assert this_installation(frozen=False, source=source, prefix="/usr", base_prefix="/usr") == (
         Installation(python=sys.executable, checkout=None, pipx=False, frozen=False)
     )
-    site = tmp_path / "pipx" / "venvs" / "hh-raiser" / "lib" / "site-packages"
+    pipx_venv = tmp_path / "home" / "venvs" / "hh-raiser"
+    site = pipx_venv / "lib" / "site-packages"
     site.mkdir(parents=True)
-    pipx = this_installation(
-        frozen=False,
-        source=site,
-        prefix=str(tmp_path / "pipx" / "venvs" / "hh-raiser"),
-        base_prefix="/usr",
-    )
+    (pipx_venv / "pipx_metadata.json").write_text("{}")
+    pipx = this_installation(frozen=False, source=site, prefix=str(pipx_venv), base_prefix="/usr")
     assert pipx.pipx and pipx.checkout is None
 
 

@@ -65,7 +65,8 @@ def this_installation(
     source: Path | None = None,
 ) -> Installation:
     """A checkout is a source folder with ``scripts/`` whose package this venv runs
-    (``pip install -e``); ``pipx install .`` copies the package into pipx's venv."""
+    (``pip install -e``); ``pipx install .`` copies the package into a venv of pipx's,
+    which pipx marks with its ``pipx_metadata.json``."""
     frozen = is_frozen() if frozen is None else frozen
     prefix = sys.prefix if prefix is None else prefix
     base_prefix = sys.base_prefix if base_prefix is None else base_prefix
@@ -75,7 +76,7 @@ def this_installation(
     return Installation(
         python=python or sys.executable,
         checkout=source if not frozen and in_venv and is_checkout else None,
-        pipx=not frozen and "pipx" in Path(prefix).parts,
+        pipx=not frozen and (Path(prefix) / "pipx_metadata.json").is_file(),  # pipx writes it
         frozen=frozen,
     )
 
