@@ -161,6 +161,13 @@ class Runtime:
         self.transport.close()
 
 
+def set_up_before(paths: AppPaths) -> bool:
+    """Whether anything was set up here (a settings file) or ever raised (a history).
+    An account's secrets are in the keyring: without one these are the only signs
+    left that an account may exist."""
+    return paths.settings_file.exists() or paths.history_file.exists()
+
+
 def build_runtime(
     environ: Mapping[str, str] | None = None,
     *,

@@ -35,6 +35,8 @@ MESSAGES: dict[str, str] = {
     "auth.session_expired": "The hh.ru website session has ended (or hh.ru refused it). Sign in again in HH Raiser's window: tray menu → “Sign in to hh.ru…” or “hh-raiser login --web --window”. Or log in to hh.ru in the browser and import the session again: “hh-raiser login --web --firefox” (or “--cookies FILE”), or Settings → hh.ru.",
     "auth.bot_check": "hh.ru's bot protection (DDoS-Guard) stopped the request. Sign in to hh.ru again in HH Raiser's window (pass the check if one is shown): tray menu → “Sign in to hh.ru…” or “hh-raiser login --web --window”. Or open hh.ru in the browser, make sure you are logged in, and if the site logged you out, import the session again: “hh-raiser login --web --firefox” (or “--cookies FILE”), or Settings → hh.ru. HH Raiser will try again by itself, waiting longer each time.",
     "auth.unknown": "not checked yet",
+    "not_set_up": "HH Raiser is not set up yet: no hh.ru account is connected.\nSign in: “hh-raiser login --web --window” (hh.ru's own sign-in page in HH Raiser's window); without a screen “hh-raiser login --web --cookies FILE” or “--firefox”; from the old script “hh-raiser import-env .env”.\nTo see how it works without an account: “hh-raiser demo”.",
+    "not_set_up.no_keyring": "Signing in needs a keyring (a secret store), and there is none here: “hh-raiser self-check” says what to install.",
     "token_refreshed": "hh.ru tokens refreshed.",
     "transient": "hh.ru is unreachable ({error}). Retrying at {time}.",
     "never": "—",

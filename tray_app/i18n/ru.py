@@ -35,6 +35,8 @@ MESSAGES: dict[str, str] = {
     "auth.session_expired": "Сессия сайта hh.ru закончилась (или hh.ru её не принял). Войдите снова в окне HH Raiser: меню значка → «Войти на hh.ru…» или «hh-raiser login --web --window». Либо войдите на hh.ru в браузере и импортируйте сессию заново: «hh-raiser login --web --firefox» (или «--cookies ФАЙЛ»), либо Настройки → hh.ru.",
     "auth.bot_check": "Защита hh.ru от ботов (DDoS-Guard) не пропустила запрос. Войдите на hh.ru снова в окне HH Raiser (пройдите проверку, если её покажут): меню значка → «Войти на hh.ru…» или «hh-raiser login --web --window». Либо откройте hh.ru в браузере, убедитесь, что вы вошли, и, если сайт вас разлогинил, импортируйте сессию заново: «hh-raiser login --web --firefox» (или «--cookies ФАЙЛ»), либо Настройки → hh.ru. HH Raiser сам попробует снова, с растущей паузой.",
     "auth.unknown": "ещё не проверено",
+    "not_set_up": "HH Raiser ещё не настроен: аккаунт hh.ru не подключён.\nВойдите: «hh-raiser login --web --window» (страница входа hh.ru в окне HH Raiser); без экрана — «hh-raiser login --web --cookies ФАЙЛ» или «--firefox»; со старого скрипта — «hh-raiser import-env .env».\nПосмотреть, как всё работает, без аккаунта: «hh-raiser demo».",
+    "not_set_up.no_keyring": "Для входа нужно хранилище паролей (keyring), а его здесь нет: «hh-raiser self-check» скажет, что установить.",
     "token_refreshed": "Токены hh.ru обновлены.",
     "transient": "hh.ru недоступен ({error}). Повторю в {time}.",
     "never": "—",

@@ -49,6 +49,28 @@ def check_backend(backend: KeyringBackend) -> KeyringBackend:
     return backend
 
 
+class MissingKeyring(KeyringBackend):
+    """Stands in for a keyring that is missing, where nothing was ever set up (a fresh
+    install): every read finds nothing, as an empty keyring would, so a command can say
+    "not set up yet" rather than fail on the keyring; every write fails with the
+    missing keyring's own error, so nothing is stored (and lost) anywhere else."""
+
+    priority = 0  # never chosen automatically
+
+    def __init__(self, missing: NoKeyringError) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.missing = missing
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise NoKeyringError(str(self.missing))
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.PasswordDeleteError(username)
+
+
 class SecretStore:
     """Named secrets of this app in one keyring service."""
 
@@ -59,6 +81,11 @@ class SecretStore:
     @property
     def backend_name(self) -> str:
         return f"{type(self._backend).__module__}.{type(self._backend).__name__}"
+
+    @property
+    def missing(self) -> bool:
+        """No keyring here: an empty :class:`MissingKeyring` answers instead."""
+        return isinstance(self._backend, MissingKeyring)
 
     def get(self, name: str) -> str | None:
         try:

@@ -8,6 +8,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 import threading
@@ -21,9 +22,13 @@ from tray_app.adapters.bundle import open_in_browser
 from tray_app.adapters.control import InstanceUnavailable, NotHHRaiser
 from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
+from tray_app.core.errors import NoKeyringError
 from tray_app.i18n import t
 from tray_app.storage.paths import AppPaths, app_paths
-from tray_app.wiring import Runtime, build_runtime
+from tray_app.storage.secrets import MissingKeyring
+from tray_app.wiring import Runtime, build_runtime, set_up_before
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -74,13 +79,25 @@ class Cli:
     def complain(self, text: str) -> None:
         _write_line(self.err, text)
 
-    def runtime(self, *, long_running: bool = False) -> Runtime:
-        """One-shot commands skip the server-clock calibration probes (seconds)."""
-        return build_runtime(
-            self.environ,
-            keyring_backend=self.keyring_backend,
-            engine_options=EngineOptions(calibrate=long_running),
-        )
+    def runtime(self, *, long_running: bool = False, fresh_install_ok: bool = False) -> Runtime:
+        """One-shot commands skip the server-clock calibration probes (seconds).
+
+        ``fresh_install_ok``: where nothing was ever set up, a missing keyring holds no
+        account either, so an empty stand-in answers and the command can say "not set
+        up yet"; once anything was set up, the missing keyring is the problem, raised
+        as :class:`NoKeyringError`."""
+        options = EngineOptions(calibrate=long_running)
+        try:
+            return build_runtime(
+                self.environ, keyring_backend=self.keyring_backend, engine_options=options
+            )
+        except NoKeyringError as exc:
+            if not fresh_install_ok or set_up_before(self.paths):
+                raise
+            log.info("no keyring, and nothing set up yet: %s", exc)
+            return build_runtime(
+                self.environ, keyring_backend=MissingKeyring(exc), engine_options=options
+            )
 
 
 def notify_instance(cli: Cli, what: str) -> None:

@@ -33,21 +33,34 @@ from tray_app.wiring import Runtime
 T = TypeVar("T")
 
 
-def _live(cli: Cli, action: Callable[[Runtime], T]) -> T:
-    """Runs ``action`` in this process, holding the instance lock (no instance runs)."""
+def _live(cli: Cli, action: Callable[[Runtime], T]) -> tuple[T, bool]:
+    """Runs ``action`` in this process, holding the instance lock (no instance runs);
+    also whether the keyring is missing (then nothing was ever set up here: see
+    :meth:`Cli.runtime`)."""
     with InstanceLock(cli.paths.lock_file, timeout=5).acquire():
-        runtime = cli.runtime()
+        runtime = cli.runtime(fresh_install_ok=True)
         try:
             if not runtime.has_account():
                 runtime.engine.mark_not_configured()
-            return action(runtime)
+            return action(runtime), runtime.secrets.missing
         finally:
             runtime.close()
 
 
-def _status(cli: Cli) -> Status:
+def _not_set_up(cli: Cli, *, keyring_missing: bool, out: bool = False) -> int:
+    """No account yet: what to run, rather than a sign-in or keyring error. ``out``:
+    the text is the command's answer (``status``), not a complaint."""
+    say = cli.say if out else cli.complain
+    say(t("not_set_up", cli.language))
+    if keyring_missing:
+        say(t("not_set_up.no_keyring", cli.language))
+    return EXIT_SIGN_IN
+
+
+def _status(cli: Cli) -> tuple[Status, bool]:
+    """The status, and whether the keyring is missing."""
     try:
-        return ControlClient(cli.paths.control_file).status()
+        return ControlClient(cli.paths.control_file).status(), False
     except InstanceUnavailable as reason:
         no_instance(cli, reason)
 
@@ -60,16 +73,21 @@ def _status(cli: Cli) -> Status:
 
 
 def cmd_status(cli: Cli, args: argparse.Namespace) -> int:
-    status = _status(cli)
+    status, keyring_missing = _status(cli)
+    set_up = status.auth_state is not AuthState.NOT_CONFIGURED
     if args.json:
         cli.say(json.dumps(status_to_json(status), ensure_ascii=False, indent=2))
-    else:
+    elif set_up:
         cli.say("\n".join(status_lines(status, cli.language)))
+    if not set_up:
+        return _not_set_up(cli, keyring_missing=keyring_missing, out=not args.json)
     return EXIT_SIGN_IN if status.auth_state.blocks_raising else EXIT_OK
 
 
 def cmd_resumes(cli: Cli, args: argparse.Namespace) -> int:
-    status = _status(cli)
+    status, keyring_missing = _status(cli)
+    if status.auth_state is AuthState.NOT_CONFIGURED:
+        return _not_set_up(cli, keyring_missing=keyring_missing)
     for r in status.resumes:
         cli.say(
             t(
@@ -111,17 +129,43 @@ def raise_now_exit_code(outcomes: Sequence[Outcome | None]) -> int:
     return EXIT_NOT_DUE
 
 
+def _raise_alone(cli: Cli, resume_id: str | None) -> tuple[list[RaiseResult], bool, bool]:
+    """``raise-now`` in this process: the results, whether an account is set up (with
+    none the engine asks hh.ru nothing), and whether the keyring is missing."""
+
+    def act(runtime: Runtime) -> tuple[list[RaiseResult], bool]:
+        set_up = runtime.engine.auth_state is not AuthState.NOT_CONFIGURED
+        return raise_now(runtime.engine, resume_id), set_up
+
+    (results, set_up), keyring_missing = _live(cli, act)
+    return results, set_up, keyring_missing
+
+
 def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
     results: list[RaiseResult]
+    keyring_missing = False
+    client = ControlClient(cli.paths.control_file)
     try:
-        results = ControlClient(cli.paths.control_file).raise_now(args.resume)
+        results = client.raise_now(args.resume)
+        signed_out = Outcome.SIGN_IN_NEEDED in (r.outcome for r in results)
+        set_up = not (signed_out and _not_configured(client))
     except InstanceUnavailable as reason:
         no_instance(cli, reason)
-        results = _live(cli, lambda runtime: raise_now(runtime.engine, args.resume))
+        results, set_up, keyring_missing = _raise_alone(cli, args.resume)
     if args.json:
         document = {"results": [raise_result_to_json(r) for r in results]}
         cli.say(json.dumps(document, ensure_ascii=False, indent=2))
-    else:
+    elif set_up:
         for r in results:
             cli.say(attempt_text(r.result, r.next_raise_at, cli.language))
+    if not set_up:
+        return _not_set_up(cli, keyring_missing=keyring_missing)
     return raise_now_exit_code([r.outcome for r in results])
+
+
+def _not_configured(client: ControlClient) -> bool:
+    """Whether the running instance (the tray, at its first start) has no account."""
+    try:
+        return client.status().auth_state is AuthState.NOT_CONFIGURED
+    except (InstanceUnavailable, RuntimeError, OSError):
+        return False
