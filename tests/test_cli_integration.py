@@ -325,8 +325,18 @@ def test_a_raise_taken_by_hh_as_the_process_was_killed_is_recorded_at_the_next_s
     assert [p.accepted for p in sim.publishes] == [True]
 
 
-def test_no_keyring_gives_a_clear_error(env: dict[str, str]) -> None:
+def test_no_keyring_gives_a_clear_error(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    """Nothing set up yet: "not set up", and that signing in will need a keyring. Once
+    an account is set up, its secrets are in the keyring: the missing keyring is the
+    error, with what to install."""
     bare = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    result = hh(bare, "status")
+    assert result.returncode == 4
+    assert "hh-raiser login --web --window" in result.stdout and "keyring" in result.stdout
+    assert "открытым текстом" not in result.stdout + result.stderr
+    import_tokens(env, sim, tmp_path)
     result = hh(bare, "status")
     assert result.returncode == 1
     assert "gnome-keyring" in result.stderr and "открытым текстом" in result.stderr

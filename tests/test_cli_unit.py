@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
 
 from tray_app.adapters.cli import (
     EXIT_FAILURE,
@@ -17,6 +20,7 @@ from tray_app.adapters.cli import (
     raise_now_exit_code,
 )
 from tray_app.core.models import Outcome
+from tray_app.i18n import t
 from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 
@@ -25,7 +29,7 @@ from .conftest import make_runtime, write_settings
 A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 
 
-def run(environ: dict[str, str], backend: MemoryKeyring, *args: str) -> tuple[int, str, str]:
+def run(environ: dict[str, str], backend: KeyringBackend, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), Cli(environ=environ, out=out, err=err, keyring_backend=backend))
     return code, out.getvalue(), err.getvalue()
@@ -66,6 +70,59 @@ def test_status_without_an_account_is_sign_in_needed(
 ) -> None:
     code, out, _ = run(environ, keyring_backend, "status", "--json")
     assert code == EXIT_SIGN_IN and '"not_configured"' in out
+
+
+def no_keyring() -> KeyringBackend:
+    """What keyring picks on a machine without one (no D-Bus, no Secret Service)."""
+    return fail.Keyring()  # type: ignore[no-untyped-call]
+
+
+def said_not_set_up(text: str, *, keyring_missing: bool) -> None:
+    assert t("not_set_up", "ru") in text
+    assert "hh-raiser login --web --window" in text and "import-env" in text
+    assert (t("not_set_up.no_keyring", "ru") in text) is keyring_missing
+    assert "Нет безопасного хранилища" not in text  # not the keyring error
+    assert "заново" not in text  # nor "sign in again": nobody signed in yet
+
+
+@pytest.mark.parametrize("command", [["status"], ["resumes"], ["raise-now"]])
+@pytest.mark.parametrize("keyring_missing", [False, True])
+def test_a_fresh_install_is_not_set_up_yet_and_says_what_to_run(
+    environ: dict[str, str], command: list[str], keyring_missing: bool
+) -> None:
+    """Nothing set up, with or without a keyring: the same answer, exit code 4."""
+    backend = no_keyring() if keyring_missing else MemoryKeyring()
+    code, out, err = run(environ, backend, *command)
+    assert code == EXIT_SIGN_IN
+    said_not_set_up(out + err, keyring_missing=keyring_missing)
+    if command == ["status"]:
+        assert t("not_set_up", "ru") in out  # status's answer; the others complain
+    code, out, err = run(
+        environ, backend, *command, *(["--json"] if command != ["resumes"] else [])
+    )
+    assert code == EXIT_SIGN_IN and err
+
+
+def test_json_on_a_fresh_install_without_a_keyring_is_still_the_document(
+    environ: dict[str, str],
+) -> None:
+    code, out, err = run(environ, no_keyring(), "status", "--json")
+    assert code == EXIT_SIGN_IN and json.loads(out)["auth"]["state"] == "not_configured"
+    said_not_set_up(err, keyring_missing=True)
+    code, out, _ = run(environ, no_keyring(), "raise-now", "--json")
+    assert [r["outcome"] for r in json.loads(out)["results"]] == ["sign_in_needed"]
+
+
+@pytest.mark.parametrize("command", ["status", "resumes", "raise-now"])
+def test_without_a_keyring_an_installation_set_up_before_gets_the_keyring_error(
+    environ: dict[str, str], home: Path, command: str
+) -> None:
+    """Its account's secrets are in the missing keyring: that is the problem to fix."""
+    write_settings(home, contact_email="me@example.com")
+    code, out, err = run(environ, no_keyring(), command)
+    assert code == EXIT_FAILURE and not out
+    assert t("err.no_keyring", "ru", detail="").split(":")[0] in err and "gnome-keyring" in err
+    assert t("not_set_up", "ru") not in err
 
 
 def test_resumes_lists_ids(

@@ -143,12 +143,9 @@ def _raise_alone(cli: Cli, resume_id: str | None) -> tuple[list[RaiseResult], bo
 
 def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
     results: list[RaiseResult]
-    keyring_missing = False
-    client = ControlClient(cli.paths.control_file)
+    set_up, keyring_missing = True, False
     try:
-        results = client.raise_now(args.resume)
-        signed_out = Outcome.SIGN_IN_NEEDED in (r.outcome for r in results)
-        set_up = not (signed_out and _not_configured(client))
+        results = ControlClient(cli.paths.control_file).raise_now(args.resume)
     except InstanceUnavailable as reason:
         no_instance(cli, reason)
         results, set_up, keyring_missing = _raise_alone(cli, args.resume)
@@ -161,11 +158,3 @@ def cmd_raise_now(cli: Cli, args: argparse.Namespace) -> int:
     if not set_up:
         return _not_set_up(cli, keyring_missing=keyring_missing)
     return raise_now_exit_code([r.outcome for r in results])
-
-
-def _not_configured(client: ControlClient) -> bool:
-    """Whether the running instance (the tray, at its first start) has no account."""
-    try:
-        return client.status().auth_state is AuthState.NOT_CONFIGURED
-    except (InstanceUnavailable, RuntimeError, OSError):
-        return False
