@@ -342,6 +342,22 @@ def test_no_keyring_gives_a_clear_error(
     assert "gnome-keyring" in result.stderr and "открытым текстом" in result.stderr
 
 
+def test_self_check_names_the_failed_line_and_what_to_do(env: dict[str, str]) -> None:
+    """The real command on a server: no screen is no failure; no keyring is one, and
+    the line says what to install, and the verdict names the line."""
+    server = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = hh(server, "self-check")
+    assert result.returncode == 0, result.stdout
+    assert "значка здесь не будет" in result.stdout and "работаю без значка" not in result.stdout
+    bare = {k: v for k, v in server.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    result = hh(bare, "self-check")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Хранилище секретов: нет"))
+    assert lines[at + 1].startswith("  ✗ Что сделать: sudo apt install gnome-keyring")
+    assert lines[-1].startswith("Не в порядке (1): «Хранилище секретов».")
+
+
 def test_secrets_never_reach_files_the_app_writes(
     env: dict[str, str], sim: HHSimulator, tmp_path: Path
 ) -> None:

@@ -1,6 +1,10 @@
 """``hh-raiser self-check``: what this installation (or built executable) really
 uses — keyring backend, tray backend, menus, notifications, the sign-in window, paths —
-so a user's report says it, and a build can be checked before it ships."""
+so a user's report says it, and a build can be checked before it ships.
+
+A line that fails says what is wrong and what to do about it, and the verdict names
+the lines that failed. What is merely absent where it is not needed (no screen on a
+server: no tray icon, no sign-in window) is information, not a failure."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from tray_app import __version__
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.bundle import asset_path, is_frozen
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
+from tray_app.adapters.tray.app import LINUX_INSTALL
 from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
@@ -36,6 +41,27 @@ class SignInWindowCheck:
 
 
 @dataclass(frozen=True)
+class TrayCheck:
+    """The tray as ``run`` would load it here."""
+
+    backend: str | None  # pystray's backend module
+    problem: str | None  # why it would have no menu
+    menus: bool
+    notifications: bool
+    display: bool = True  # False: no screen at all; ``run`` goes on without an icon
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failed line: its key (as in the report and the ``selfcheck.*`` labels), what
+    is wrong, and what to do about it."""
+
+    line: str
+    problem: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class Report:
     version: str
     frozen: bool
@@ -48,6 +74,7 @@ class Report:
     tray_problem: str | None
     menus: bool
     notifications: bool
+    display: bool
     sign_in_window: SignInWindowCheck
     transport: str
     web_host: str
@@ -58,12 +85,21 @@ class Report:
     start_at_login: list[str]
     child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
-    def problems(self, *, headless: bool) -> list[str]:
-        found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
-        if not headless and not self.menus:
-            found.append(f"tray: {self.tray_problem or 'no menu'}")
+    def problems(self, *, headless: bool, language: str) -> list[Problem]:
+        """A missing keyring, a tray without a menu on a screen (not ``headless``), a
+        bundle without its icon. A server's missing screen is none of them."""
+        found = []
+        if self.keyring is None:
+            fix = "keyring_plaintext" if "plain-text" in str(self.keyring_problem) else "keyring"
+            found.append(
+                Problem("keyring", str(self.keyring_problem), t(f"selfcheck.fix.{fix}", language))
+            )
+        if not headless and self.display and not self.menus:
+            fix = t("selfcheck.fix.menus", language, command=LINUX_INSTALL)
+            found.append(Problem("menus", t("selfcheck.problem.menus", language), fix))
         if self.assets is None:
-            found.append("assets: the app icon is missing from the bundle")
+            missing = t("selfcheck.problem.assets", language)
+            found.append(Problem("assets", missing, t("selfcheck.fix.assets", language)))
         return found
 
 
@@ -77,7 +113,7 @@ def _keyring(cli: Cli) -> tuple[str | None, str | None]:
     return secrets.backend_name, None
 
 
-def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
+def _tray(language: str) -> TrayCheck:
     """pystray's backend as this process would load it, and what it can do."""
     from tray_app.adapters.tray.app import (
         TrayUnavailable,
@@ -88,12 +124,14 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
     try:
         pystray = load_pystray(language)
     except TrayUnavailable as exc:
+        if exc.no_display:
+            return TrayCheck(None, None, False, False, display=False)
         try:
             import pystray as bare  # a menu-less backend still names itself
-        except Exception:  # noqa: BLE001 - no display: nothing loads at all
-            return None, str(exc), False, False
-        return bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION)
-    return pystray.Icon.__module__, None, True, notifications_available(pystray)
+        except Exception:  # noqa: BLE001 - nothing loads at all
+            return TrayCheck(None, str(exc), False, False)
+        return TrayCheck(bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION))
+    return TrayCheck(pystray.Icon.__module__, None, True, notifications_available(pystray))
 
 
 def _sign_in_window(cli: Cli) -> SignInWindowCheck:
@@ -113,7 +151,7 @@ def collect(cli: Cli) -> Report:
     except ConfigError as exc:
         transport = web_host = f"? ({exc})"
     keyring_name, keyring_problem = _keyring(cli)
-    tray, tray_problem, menus, notifications = _tray(cli.language)
+    tray = _tray(cli.language)
     return Report(
         version=__version__,
         frozen=is_frozen(),
@@ -122,10 +160,11 @@ def collect(cli: Cli) -> Report:
         system=f"{platform.system()} {platform.release()} {platform.machine()}",
         keyring=keyring_name,
         keyring_problem=keyring_problem,
-        tray_backend=tray,
-        tray_problem=tray_problem,
-        menus=menus,
-        notifications=notifications,
+        tray_backend=tray.backend,
+        tray_problem=tray.problem,
+        menus=tray.menus,
+        notifications=tray.notifications,
+        display=tray.display,
         sign_in_window=_sign_in_window(cli),
         transport=transport,
         web_host=web_host,
@@ -139,23 +178,30 @@ def collect(cli: Cli) -> Report:
 
 
 def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
-    """Exit 1 when no keyring is usable, or (unless ``--headless``) the tray would
-    have no menu."""
+    """Exit 1 when no keyring is usable, the tray on this screen would have no menu
+    (unless ``--headless``), or the bundle lacks its icon."""
     report = collect(cli)
-    problems = report.problems(headless=args.headless)
-    if args.json:
-        cli.say(json.dumps({**asdict(report), "problems": problems}, ensure_ascii=False))
-        return EXIT_FAILURE if problems else EXIT_OK
     lang = cli.language
+    problems = report.problems(headless=args.headless, language=lang)
+    if args.json:
+        document = {**asdict(report), "problems": [asdict(p) for p in problems]}
+        cli.say(json.dumps(document, ensure_ascii=False))
+        return EXIT_FAILURE if problems else EXIT_OK
     yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
     window = report.sign_in_window
+    if report.menus:
+        menus = yes
+    elif report.display:
+        menus = f"{no}: {t('selfcheck.problem.menus', lang)}"
+    else:
+        menus = t("selfcheck.no_display", lang)
     rows: list[tuple[str, Any]] = [
         ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
         ("executable", report.executable),
         ("system", f"{report.system}, Python {report.python}"),
         ("keyring", report.keyring or f"{no}: {report.keyring_problem}"),
         ("tray", report.tray_backend or no),
-        ("menus", yes if report.menus else f"{no}: {report.tray_problem}"),
+        ("menus", menus),
         ("notifications", yes if report.notifications else no),
         ("sign_in_window", window.engine if window.available else f"{no}: {window.problem}"),
         ("transport", f"{report.transport} ({report.web_host})"),
@@ -165,7 +211,19 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
         ("assets", report.assets or no),
         ("autostart", " ".join(report.start_at_login)),
     ]
+    failed = {p.line: p for p in problems}
     for key, value in rows:
-        cli.say(f"{t(f'selfcheck.{key}', lang)}: {value}")
-    cli.say(t("selfcheck.ok" if not problems else "selfcheck.problems", lang, n=len(problems)))
-    return EXIT_FAILURE if problems else EXIT_OK
+        label = t(f"selfcheck.{key}", lang)
+        problem = failed.get(key)
+        if problem is None:
+            cli.say(f"{label}: {value}")
+        else:
+            cli.say(t("selfcheck.failed_line", lang, label=label, value=value, fix=problem.fix))
+    if not problems:
+        cli.say(t("selfcheck.ok", lang))
+        return EXIT_OK
+    labels = ", ".join(
+        t("selfcheck.quoted", lang, label=t(f"selfcheck.{p.line}", lang)) for p in problems
+    )
+    cli.say(t("selfcheck.problems", lang, n=len(problems), lines=labels))
+    return EXIT_FAILURE
