@@ -24,6 +24,7 @@ from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
 from tray_app.core.errors import NoKeyringError
 from tray_app.i18n import t
+from tray_app.storage.memory_keyring import demo_keyring
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secrets import MissingKeyring
 from tray_app.wiring import Runtime, build_runtime, set_up_before
@@ -68,6 +69,10 @@ class Cli:
     exit_at_once: bool = False
     """Set by a command whose GUI toolkit may hang the interpreter's exit (the sign-in
     window: WebKitGTK's threads); the real process then ends as soon as it returns."""
+
+    def __post_init__(self) -> None:
+        if self.keyring_backend is None:  # a window the demo opened: the demo's secrets
+            self.keyring_backend = demo_keyring(self.environ)
 
     @property
     def paths(self) -> AppPaths:

@@ -86,12 +86,13 @@ def open_path(path: Path) -> None:
         os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
         return
     opener = "open" if sys.platform == "darwin" else "xdg-open"
-    subprocess.Popen(  # the user's program, with the user's umask (ours makes files private)
+    child = subprocess.Popen(  # the user's program, with the user's umask (ours: private)
         [opener, str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         umask=user_umask(),
     )
+    reap(child, opener)  # it hands the file over and ends: never a zombie
 
 
 def notifications_available(pystray: ModuleType) -> bool:
