@@ -1,8 +1,8 @@
 """What every command shares: the injectable outside world, exit codes, output.
 
 Exit codes (documented in the README):
-0 success; 1 other failure; 2 usage error; 3 nothing due yet; 4 sign-in needed;
-5 another instance is running.
+0 success; 1 other failure; 2 usage error; 3 nothing due yet; 4 sign-in needed (again,
+or for the first time: no account set up yet); 5 another instance is running.
 """
 
 from __future__ import annotations
