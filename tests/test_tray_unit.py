@@ -4,6 +4,8 @@ every item is invoked and does what it says."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -353,3 +355,24 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     app._act(f"toggle:{others[0]}")
     assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
     assert "none" not in path.read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdg-open; reads /proc")
+def test_the_program_that_opens_the_log_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Журнал" starts xdg-open, which hands the file over and ends: never a zombie."""
+    from .test_demo import children
+
+    opened = tmp_path / "opened"
+    opener = tmp_path / "bin" / "xdg-open"
+    opener.parent.mkdir()
+    # still running when open_path returns, as a real one is
+    opener.write_text(f'#!/bin/sh\nsleep 0.2\necho "$1" > {opened}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{opener.parent}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "hh-raiser.log"
+    before = set(children(os.getpid()))
+    tray_app_module.open_path(log)
+    wait_until(lambda: opened.exists() and opened.read_text().strip() == str(log))
+    wait_until(lambda: set(children(os.getpid())) <= before, 5)  # ended, and waited for
