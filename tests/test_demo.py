@@ -78,14 +78,25 @@ def children(pid: int) -> dict[int, str]:
     return found
 
 
+MENU_FROM_THE_BOTTOM = {"settings": 4, "log": 3, "about": 2}  # "Up" presses from "Выход"
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_tray_demos_settings_and_about_open_without_a_keyring_and_are_reaped(
+def test_the_tray_demos_windows_open_without_a_keyring_and_are_reaped(
     desktop: dict[str, str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    """A fresh install on a desktop without a keyring: the demo's "Настройки…" and "О
+    программе" show their window, "Журнал" opens the log the demo writes, and every
+    child is waited for once it ends."""
+    opened = tmp_path / "opened"
+    opener = tmp_path / "bin" / "xdg-open"  # what a desktop would show the log with
+    opener.parent.mkdir()
+    opener.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    opener.chmod(0o755)
     env = {**desktop, **NO_KEYRING, "HH_RAISER_HOME": str(tmp_path / "home")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(PYTHONUNBUFFERED="1", PATH=f"{opener.parent}{os.pathsep}{env['PATH']}")
     demo = subprocess.Popen(
         [sys.executable, "-m", "tray_app"],
         env=env,
@@ -93,13 +104,17 @@ def test_the_tray_demos_settings_and_about_open_without_a_keyring_and_are_reaped
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def choose(item: str) -> None:
+        xdotool(env, "mousemove", "--window", icon, "16", "15", "click", "3")
+        time.sleep(1.0)  # the menu is open
+        xdotool(env, "key", *["Up"] * MENU_FROM_THE_BOTTOM[item], "Return")
+
     try:
         icon = wait_for_window(env, "--name", "^HH Raiser — ", timeout=60)
-        for steps_up, tab in ((4, "Настройки"), (2, "О программе")):  # from "Выход" up
+        for item in ("settings", "about"):
             for _attempt in range(3):
-                xdotool(env, "mousemove", "--window", icon, "16", "15", "click", "3")
-                time.sleep(1.0)  # the menu is open
-                xdotool(env, "key", *["Up"] * steps_up, "Return")
+                choose(item)
                 try:
                     window = wait_for_window(env, "--classname", "^hh-raiser-settings$")
                     break
@@ -107,13 +122,19 @@ def test_the_tray_demos_settings_and_about_open_without_a_keyring_and_are_reaped
                     assert demo.poll() is None
                     xdotool(env, "key", "Escape")
             else:
-                raise AssertionError(f"no {tab} window: {children(demo.pid)}")
+                raise AssertionError(f"no {item} window: {children(demo.pid)}")
             assert "HH Raiser" in xdotool(env, "getwindowname", window)
             (child,) = children(demo.pid)
             assert children(demo.pid)[child] != "Z"  # alive: the window is its own
             close_window(env, window)
             assert window_gone(env, window)
             wait_until(lambda: not children(demo.pid), 10)  # ended, and waited for
+        choose("log")
+        wait_until(lambda: opened.exists(), 10)
+        shown = Path(opened.read_text().strip())
+        assert shown == tmp_path / "home" / "logs" / "hh-raiser.log"  # the one written
+        assert "tray menu action: log" in shown.read_text(encoding="utf-8")
+        wait_until(lambda: not children(demo.pid), 10)
         demo.send_signal(signal.SIGTERM)
         out, err = demo.communicate(timeout=30)
     finally:
@@ -122,10 +143,9 @@ def test_the_tray_demos_settings_and_about_open_without_a_keyring_and_are_reaped
             demo.communicate()
     assert demo.returncode == 0, err
     assert "keyring" not in out + err  # neither the demo nor its windows looked for one
-    # the windows logged in the demo's throwaway home, gone with it: the user's log shows
-    # the tray started them
-    log = (tmp_path / "home" / "logs" / "hh-raiser.log").read_text(encoding="utf-8")
-    assert log.count("tray menu action: settings") == 1 and "settings window ended" in log
+    log = shown.read_text(encoding="utf-8")
+    assert log.count("tray menu action: settings") == 1
+    assert log.count("settings window ended with exit code 0") == 2
 
 
 def test_a_demo_window_gets_the_demos_secrets_as_they_are_when_it_opens(
