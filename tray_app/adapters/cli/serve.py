@@ -49,11 +49,18 @@ DEMO_CHAT = 100500
 
 
 def _serve(
-    cli: Cli, runtime: Runtime, tray: ModuleType | None, *, log_file: Path | None = None
+    cli: Cli,
+    runtime: Runtime,
+    tray: ModuleType | None,
+    *,
+    log_file: Path | None = None,
+    demo: bool = False,
 ) -> int:
     """Runs the service, printing its events, until Quit in the tray or, without a
     tray, until ``cli.stop`` is set (a signal). ``log_file``: the log this process
-    writes, when it is not the one of ``cli``'s home (the demo's)."""
+    writes, when it is not the one of ``cli``'s home (the demo's). The demo closes the
+    windows it opened as it ends: they would show a world that is gone (its home is
+    deleted, its simulators stopped); the app's own stay open."""
     settings = runtime.settings
 
     def print_event(event: Event) -> None:
@@ -63,9 +70,14 @@ def _serve(
 
     runtime.bus.subscribe(print_event)
     service = Service(runtime)
+    windows: list[subprocess.Popen[bytes]] = []
 
     def start_settings(tab: str) -> None:
-        _start_settings(cli, tab)
+        windows.append(_start_settings(cli, tab))
+
+    def start_sign_in() -> Child:
+        windows.append(window := launch_window(child_environ(cli)))
+        return window
 
     if tray is not None:
         app = TrayApp(
@@ -74,11 +86,15 @@ def _serve(
             autostart=autostart_for_this_system(cli.environ),
             open_file=lambda path: open_path(log_file or path),
             start_settings=start_settings,
-            start_sign_in=lambda: launch_window(child_environ(cli)),
+            start_sign_in=start_sign_in,
         )
         _install_quit_on_signals(app.quit)
         cli.say(t("run.started_tray", settings().language, version=__version__))
-        code = app.run()
+        try:
+            code = app.run()
+        finally:
+            if demo:
+                _close(windows)
         cli.say(t("run.stopped", settings().language))
         return code
     _install_quit_on_signals(cli.stop.set)
@@ -94,7 +110,20 @@ def _serve(
     return EXIT_OK
 
 
-def _start_settings(cli: Cli, tab: str) -> Child:
+def _close(windows: list[subprocess.Popen[bytes]], timeout: float = 5.0) -> None:
+    """Asks the windows still open to end (SIGTERM), then makes sure they did."""
+    open_ = [window for window in windows if window.poll() is None]
+    for window in open_:
+        window.terminate()
+    for window in open_:
+        try:
+            window.wait(timeout)
+        except subprocess.TimeoutExpired:
+            window.kill()
+            window.wait()
+
+
+def _start_settings(cli: Cli, tab: str) -> subprocess.Popen[bytes]:
     """The settings window is its own process: tkinter never fights the tray. It is
     waited for, so it never lingers as a zombie once closed."""
     env = child_environ(cli)
@@ -245,7 +274,7 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
         runtime = demo.runtime(long_running=True)
         sign_in_to_demo(runtime, sim)
         cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
-        return _serve(demo, runtime, tray, log_file=cli.paths.log_file)
+        return _serve(demo, runtime, tray, log_file=cli.paths.log_file, demo=True)
 
 
 def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
