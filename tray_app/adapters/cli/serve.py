@@ -22,6 +22,7 @@ from tray_app.adapters.autostart import for_this_system as autostart_for_this_sy
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.logs import rotate_log
+from tray_app.adapters.os_service.sd_notify import Notifier
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
 from tray_app.adapters.web_window import launch_window
@@ -56,7 +57,16 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
             cli.say(text)
 
     runtime.bus.subscribe(print_event)
-    service = Service(runtime)
+    notifier = Notifier.from_environ(cli.environ)  # run by systemd (``service install``)
+    try:
+        return _run_service(cli, Service(runtime, notifier), tray)
+    finally:
+        if notifier is not None:
+            notifier.close()
+
+
+def _run_service(cli: Cli, service: Service, tray: ModuleType | None) -> int:
+    settings = service.runtime.settings
     if tray is not None:
         app = TrayApp(
             service,
