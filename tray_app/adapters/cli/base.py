@@ -8,6 +8,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 import threading
@@ -34,6 +35,7 @@ EXIT_ALREADY_RUNNING = 5
 
 
 _output_lock = threading.Lock()
+console_log = logging.getLogger("tray_app.console")
 
 
 def _write_line(stream: TextIO | None, text: str) -> None:
@@ -63,16 +65,25 @@ class Cli:
     exit_at_once: bool = False
     """Set by a command whose GUI toolkit may hang the interpreter's exit (the sign-in
     window: WebKitGTK's threads); the real process then ends as soon as it returns."""
+    log_json: bool = False
+    """``--log-format json``: what would be printed becomes a log line too, so every
+    line the process writes is JSON (on stderr, with the log)."""
 
     @property
     def paths(self) -> AppPaths:
         return app_paths(self.environ)
 
     def say(self, text: str) -> None:
-        _write_line(self.out, text)
+        if self.log_json:
+            console_log.info("%s", text, extra={"event": "console"})
+        else:
+            _write_line(self.out, text)
 
     def complain(self, text: str) -> None:
-        _write_line(self.err, text)
+        if self.log_json:
+            console_log.error("%s", text, extra={"event": "console"})
+        else:
+            _write_line(self.err, text)
 
     def runtime(self, *, long_running: bool = False) -> Runtime:
         """One-shot commands skip the server-clock calibration probes (seconds)."""

@@ -23,7 +23,7 @@ from tray_app.adapters.cli.base import (
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
 from tray_app.adapters.cli.selfcheck import cmd_self_check
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
-from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.logs import LOG_FORMATS, setup_logging
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
 from tray_app.core.models import Language
 from tray_app.i18n import t
@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="no tray icon (servers)")
     demo = sub.add_parser("demo", help="run against the built-in hh.ru simulator")
     demo.add_argument("--headless", action="store_true", help="in the console, no tray icon")
+    for serving in (run, demo):
+        serving.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            default="text",
+            help="json: one JSON object a line on stderr, for log collectors",
+        )
     demo.add_argument("--cooldown", type=int, default=20, help="seconds between raises")
     demo.add_argument(
         "--web", action="store_true", help="raise through the simulated website session"
@@ -183,7 +190,9 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     cli.language = _language(cli.paths)
-    setup_logging(cli.paths.log_file, verbose=args.verbose)
+    log_format = getattr(args, "log_format", "text")
+    cli.log_json = log_format == "json"
+    setup_logging(cli.paths.log_file, verbose=args.verbose, log_format=log_format)
     _make_private(cli.paths)
     command = COMMANDS.get(args.command or "", cmd_start)
     try:
