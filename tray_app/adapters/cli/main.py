@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from tray_app import __version__
 from tray_app.adapters.bundle import prepare_process
-from tray_app.adapters.cli import doctor, telegram
+from tray_app.adapters.cli import doctor, os_service, telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import (
     EXIT_ALREADY_RUNNING,
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("value")
     telegram.add_parser(sub)
     doctor.add_parser(sub)
+    os_service.add_parser(sub)
     check = sub.add_parser(
         "self-check", help="what this installation uses: keyring, tray, menus, paths"
     )
@@ -147,6 +148,7 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "settings": cmd_settings,
     "self-check": cmd_self_check,
     "doctor": doctor.cmd_doctor,
+    "service": os_service.cmd_service,
 }
 
 
