@@ -78,7 +78,7 @@ def _instance_running(cli: Cli) -> bool:
 
 
 def _detail(ran: Ran) -> str:
-    return (ran.err or ran.out or f"exit code {ran.code}").splitlines()[-1]
+    return " ".join((ran.err or ran.out or f"exit code {ran.code}").split())
 
 
 def _install(cli: Cli, service: OsService, args: argparse.Namespace) -> int:

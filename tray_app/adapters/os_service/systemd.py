@@ -91,14 +91,17 @@ def _escape(text: str) -> str:
 
 def exec_line(command: list[str]) -> str:
     """``ExecStart=``'s words (systemd.service(5), "Command lines"): quoted where
-    needed, ``%`` and ``$`` kept literal (systemd expands both)."""
+    needed, ``%`` kept literal everywhere, ``$`` in the arguments (the program's own
+    path is never searched for variables, so ``$$`` would stay doubled there)."""
 
-    def word(part: str) -> str:
+    def word(part: str, dollars: bool) -> str:
         if part and not any(ch in part for ch in " \t\n\"'\\;"):
-            return part.replace("%", "%%").replace("$", "$$")
-        return '"' + _escape(part).replace("$", "$$") + '"'
+            text = part.replace("%", "%%")
+        else:
+            text = '"' + _escape(part) + '"'
+        return text.replace("$", "$$") if dollars else text
 
-    return " ".join(word(part) for part in command)
+    return " ".join(word(part, number > 0) for number, part in enumerate(command))
 
 
 @dataclass(frozen=True)
