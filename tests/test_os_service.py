@@ -158,24 +158,32 @@ def cli_for(
 
 @pytest.fixture
 def desktop(environ: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """A user's config folder, and a PATH with neither systemctl nor loginctl."""
-    nothing = tmp_path / "empty-bin"
-    nothing.mkdir()
-    return {**environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "PATH": str(nothing)}
+    """A user's config folder, and a runtime folder where no user manager listens
+    (as after ``su``): the real ``systemctl --user`` cannot reach one."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    return {
+        **environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "PATH": os.environ["PATH"],
+    }
 
 
 def test_without_a_user_manager_the_unit_is_written_and_the_commands_shown(
     desktop: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator
 ) -> None:
+    need("systemctl")
     make_runtime(desktop, keyring_backend, sim).close()
     cli, out, err = cli_for(desktop, keyring_backend)
     assert main(["service", "install"], cli) == EXIT_FAILURE
     unit = Path(desktop["XDG_CONFIG_HOME"]) / "systemd" / "user" / UNIT_NAME
     assert f"Служба записана: {unit}" in out.getvalue()
     said = err.getvalue()
+    assert "Не удалось связаться с systemd пользователя (Failed to connect to bus" in said
     assert "systemctl --user daemon-reload" in said
     assert "systemctl --user enable --now hh-raiser.service" in said
-    assert "loginctl enable-linger" in out.getvalue()  # loginctl could not say
+    assert "loginctl enable-linger" in out.getvalue()  # no logind here, or linger off
     text = unit.read_text()
     assert f'Environment="HH_RAISER_HOME={desktop["HH_RAISER_HOME"]}"' in text
     assert "run --headless" in text
@@ -189,6 +197,18 @@ def test_without_a_user_manager_the_unit_is_written_and_the_commands_shown(
     cli, out, err = cli_for(desktop, keyring_backend)
     assert main(["service", "uninstall"], cli) == EXIT_OK
     assert "не установлена" in out.getvalue()
+
+
+def test_without_systemd_the_other_ways_are_named(
+    desktop: dict[str, str], keyring_backend: MemoryKeyring, sim: HHSimulator, tmp_path: Path
+) -> None:
+    """An Alpine server or a container: no systemctl at all."""
+    make_runtime(desktop, keyring_backend, sim).close()
+    nothing = tmp_path / "empty-bin"
+    nothing.mkdir()
+    cli, _, err = cli_for({**desktop, "PATH": str(nothing)}, keyring_backend)
+    assert main(["service", "install"], cli) == EXIT_FAILURE
+    assert "нет systemd" in err.getvalue() and "hh-raiser raise-now" in err.getvalue()
 
 
 def test_start_at_login_is_an_alternative_not_a_second_instance(

@@ -297,6 +297,7 @@ MESSAGES: dict[str, str] = {
     "service.written": "Service written: {path}",
     "service.started": "The hh-raiser service is running, and starts by itself after a reboot and after a failure.\nLog: journalctl --user -u hh-raiser -f    State: hh-raiser service status",
     "service.no_manager": "Could not reach the user's systemd ({detail}). This happens after “su” or “sudo -u”: log in as this user over SSH (or run “loginctl enable-linger {user}” and set XDG_RUNTIME_DIR=/run/user/$(id -u)), then run:\n{commands}",
+    "service.no_systemctl": "There is no systemd here (no systemctl command), and the service is a systemd one. The file is written, but nothing will start it. Without systemd, run “hh-raiser run --headless” under your process manager, or raise from cron: “hh-raiser raise-now”.",
     "service.start_failed": "The service did not start: {detail}\nWhat happened is in the journal: journalctl --user -u hh-raiser -e",
     "service.linger": "Until you log in, {user}'s services do not run: the service stops when you leave SSH and does not start after a reboot. To keep it running, run once: loginctl enable-linger {user}   (sudo may be needed)",
     "service.linger_unknown": "loginctl could not say whether {user}'s services run without a login. On a server, run once: loginctl enable-linger {user}   (sudo may be needed)",

@@ -297,6 +297,7 @@ MESSAGES: dict[str, str] = {
     "service.written": "Служба записана: {path}",
     "service.started": "Служба hh-raiser работает и запустится сама после перезагрузки и после сбоя.\nЖурнал: journalctl --user -u hh-raiser -f    Состояние: hh-raiser service status",
     "service.no_manager": "Не удалось связаться с systemd пользователя ({detail}). Так бывает после «su» или «sudo -u»: войдите этим пользователем по SSH (или выполните «loginctl enable-linger {user}» и задайте XDG_RUNTIME_DIR=/run/user/$(id -u)), затем выполните:\n{commands}",
+    "service.no_systemctl": "Здесь нет systemd (команда systemctl не найдена), а служба — это служба systemd. Файл записан, но запускать его некому. Без systemd запускайте «hh-raiser run --headless» своим менеджером процессов или поднимайте по расписанию cron: «hh-raiser raise-now».",
     "service.start_failed": "Служба не запустилась: {detail}\nЧто случилось — в журнале: journalctl --user -u hh-raiser -e",
     "service.linger": "Пока вы не вошли в систему, службы пользователя {user} не работают: после выхода из SSH служба остановится, а после перезагрузки не запустится. Чтобы она работала всегда, выполните один раз: loginctl enable-linger {user}   (может понадобиться sudo)",
     "service.linger_unknown": "Не удалось узнать у loginctl, работают ли службы {user} без входа в систему. На сервере выполните один раз: loginctl enable-linger {user}   (может понадобиться sudo)",

@@ -13,6 +13,7 @@ from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
 from tray_app.adapters.logs import LOG_FORMATS
 from tray_app.adapters.os_service import OsService, for_this_system
 from tray_app.adapters.os_service.systemd import (
+    NOT_FOUND,
     Change,
     Ran,
     exec_line,
@@ -113,7 +114,9 @@ def _report_install(
 ) -> int:
     lang = cli.language
     if change.failed is not None:
-        if change.todo and change.todo[0].endswith("daemon-reload"):
+        if change.failed.code == NOT_FOUND:
+            cli.complain(t("service.no_systemctl", lang))
+        elif change.todo and change.todo[0].endswith("daemon-reload"):
             commands = "\n".join(f"  {line}" for line in change.todo)
             detail = _detail(change.failed)
             cli.complain(

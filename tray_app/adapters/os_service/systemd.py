@@ -50,9 +50,13 @@ NO_RESTART_EXIT_CODES = (2, 4, 5)
 """Usage error, sign-in needed, another instance runs: a restart cannot help."""
 
 
+NOT_FOUND = 127  # the shell's code for a command that is not there
+
+
 @dataclass(frozen=True)
 class Ran:
-    """What a command answered; ``code`` 127 when it could not be started at all."""
+    """What a command answered; ``code`` :data:`NOT_FOUND` when it could not be
+    started at all."""
 
     code: int
     out: str = ""
@@ -74,8 +78,10 @@ def run_command(argv: list[str], environ: Mapping[str, str] | None = None) -> Ra
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=120, check=False, env=env
         )
+    except FileNotFoundError as exc:
+        return Ran(NOT_FOUND, "", str(exc))
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Ran(127, "", str(exc))
+        return Ran(1, "", str(exc))
     return Ran(done.returncode, done.stdout.strip(), done.stderr.strip())
 
 
