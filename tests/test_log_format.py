@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tray_app.adapters.logs import JsonFormatter
+from tray_app.adapters.logs import JsonFormatter, setup_logging
 from tray_app.core.redact import redactor
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
@@ -145,3 +147,56 @@ def test_run_headless_with_json_logs_raises_and_every_line_is_json(
     # the shared file stays in the human format
     text = app_paths(env).log_file.read_text()
     assert f"resume {A}: raised (HTTP 204" in text and not text.startswith("{")
+
+
+@pytest.fixture
+def our_logging() -> Iterator[None]:
+    """The logging a test sets up is taken down after it."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_hh_raiser", False)]:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def log_through_stderr(
+    path: Path, monkeypatch: pytest.MonkeyPatch, log_format: str = "text"
+) -> list[str]:
+    """Sets logging up with ``path`` as stderr (a real file: it has a device and an
+    inode), logs three lines, returns what stderr got. (pytest swaps ``sys.stderr``
+    between a fixture and the test: hence here, in the test.)"""
+    with path.open("w", encoding="utf-8") as stream:
+        monkeypatch.setattr(sys, "stderr", stream)
+        setup_logging(path.parent / "logs" / "hh-raiser.log", log_format=log_format)
+        log = logging.getLogger("tray_app.test")
+        log.warning("hh.ru is slow")
+        log.error("token=abcdef1234567 refused")
+        log.info("raised")  # on stderr only with json (text shows warnings and up)
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_into_the_journal_each_line_carries_its_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_format: str, our_logging: None
+) -> None:
+    stderr = tmp_path / "stderr"
+    stderr.touch()
+    info = os.stat(stderr)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+    lines = log_through_stderr(stderr, monkeypatch, log_format)
+    priorities = [line[:3] for line in lines]
+    assert priorities == (["<4>", "<3>", "<6>"] if log_format == "json" else ["<4>", "<3>"])
+    if log_format == "json":
+        assert json.loads(lines[1][3:])["message"] == "token=*** refused"
+    else:
+        assert lines[0] == "<4>WARNING tray_app.test [MainThread] hh.ru is slow"  # no time
+        assert lines[1].endswith("token=*** refused")
+
+
+def test_not_the_journal_no_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, our_logging: None
+) -> None:
+    monkeypatch.setenv("JOURNAL_STREAM", "1:2")  # a parent's journal stream, not this stderr
+    lines = log_through_stderr(tmp_path / "stderr", monkeypatch)
+    assert len(lines) == 2 and not lines[0].startswith("<")
+    assert lines[0].endswith(" WARNING tray_app.test [MainThread] hh.ru is slow")

@@ -11,7 +11,9 @@ two rotating processes each rename the other's backups.
 
 ``run --log-format json`` writes stderr (the journal under systemd, ``docker logs``)
 as one JSON object a line for log collectors; the file stays in the human format,
-since every command of the app appends to it too.
+since every command of the app appends to it too. When stderr is systemd's journal,
+each line starts with its syslog priority (``<4>``), which journald keeps as the
+entry's priority (``journalctl -p warning``) and strips from the text.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,8 @@ MAX_BYTES = 1_000_000
 BACKUPS = 5
 
 
+JOURNAL_FORMAT = "%(levelname)s %(name)s [%(threadName)s] %(message)s"  # journald adds the time
+SYSLOG_PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
 LOG_FORMATS = ("text", "json")
 STRUCTURED_FIELDS = ("event", "resume", "outcome", "request_id", "http_status")
 """What a log call may pass in ``extra=`` to become fields of its JSON line."""
@@ -82,6 +87,28 @@ class LogFile(logging.handlers.RotatingFileHandler):
         return self.rotates and bool(super().shouldRollover(record))
 
 
+class JournalPriority(logging.Formatter):
+    """Puts the syslog priority in front of what ``inner`` formats (sd-daemon(3))."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = SYSLOG_PRIORITIES.get(record.levelno, 7)
+        return f"<{priority}>{self.inner.format(record)}"
+
+
+def writes_to_journal(stream: object) -> bool:
+    """Whether ``stream`` is connected to the journal: systemd names that connection's
+    device and inode in ``$JOURNAL_STREAM`` (a child's own stderr would differ)."""
+    try:
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return os.environ.get("JOURNAL_STREAM") == f"{info.st_dev}:{info.st_ino}"
+
+
 def setup_logging(
     log_file: Path, *, verbose: bool = False, console: bool = True, log_format: str = "text"
 ) -> None:
@@ -99,11 +126,15 @@ def setup_logging(
     handlers: list[logging.Handler] = [LogFile(log_file)]
     if console and sys.stderr is not None:  # None in a windowed PyInstaller build
         stream = logging.StreamHandler(sys.stderr)
+        journal = writes_to_journal(sys.stderr)
+        inner: logging.Formatter
         if log_format == "json":
             stream.setLevel(logging.DEBUG if verbose else logging.INFO)
-            stream.setFormatter(JsonFormatter())
+            inner = JsonFormatter()
         else:
             stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+            inner = RedactingFormatter(JOURNAL_FORMAT if journal else FORMAT)
+        stream.setFormatter(JournalPriority(inner) if journal else inner)
         handlers.append(stream)
     for handler in handlers:
         if handler.formatter is None:
