@@ -149,7 +149,7 @@ def test_the_scheduler_loop_beats_and_a_hung_job_stops_the_beats(
     scheduler.start()
     try:
         wait_until(lambda: len(beats) >= 5)
-        assert max(gaps(beats)) < 0.5  # idle: a beat every 0.2 s, not every 15 s heartbeat
+        assert max(gaps(beats)) < 1.0  # idle: a beat every 0.2 s, not every 15 s heartbeat
         release = threading.Event()
         hung = scheduler.submit(lambda: release.wait(10))  # a job that does not return
         time.sleep(0.3)
@@ -195,7 +195,7 @@ def test_run_headless_under_systemd_ready_watchdog_status_and_stopping(
         assert systemd.values("STATUS"), "READY=1 came without a STATUS"
         wait_until(lambda: len(systemd.times("WATCHDOG")) >= 5, 10)
         idle = systemd.times("WATCHDOG")
-        assert max(gaps(idle)) < 0.9, gaps(idle)
+        assert max(gaps(idle)) < 1.5, gaps(idle)  # every 0.5 s (a busy machine may lag)
         # hh.ru holds the raise's answer: the loop is stuck in it, the pings stop
         sim.make_due(A)
         sim.inject("hold", "/resumes/", method="POST", seconds=4)
@@ -205,7 +205,7 @@ def test_run_headless_under_systemd_ready_watchdog_status_and_stopping(
         wait_until(lambda: len(systemd.times("WATCHDOG")) >= count + 4, 10)
         pings = systemd.times("WATCHDOG")
         assert max(gaps(pings)) > 3.5, "the pings went on while the loop hung"
-        assert sorted(gaps(pings))[-2] < 0.9, "only the hung raise may stop the pings"
+        assert sorted(gaps(pings))[-2] < 2.0, "only the hung raise may stop the pings"
         assert systemd.values("STATUS")[-1].startswith("Всё в порядке. Следующее поднятие: ")
     finally:
         process.send_signal(signal.SIGTERM)
