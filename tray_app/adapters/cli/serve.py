@@ -217,7 +217,8 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
 
     def show_on_phone(text: str) -> None:
         line = t("demo.telegram", cli.language, text=text)
-        log.info("%s", line.strip())
+        if not cli.log_json:  # with JSON logs, saying it logs it
+            log.info("%s", line.strip())
         cli.say(line)
 
     with (
