@@ -102,6 +102,20 @@ def import_tokens(env: dict[str, str], sim: HHSimulator, tmp_path: Path, **extra
     return token
 
 
+def test_import_env_reads_standard_input(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    """``import-env -``: how a container takes the file (``run -T … import-env - < .env``)."""
+    token = sim.issue_tokens()
+    text = write_env_file(tmp_path / ".env", token).read_text()
+    result = hh(env, "import-env", "-", stdin=text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pair = stored_pair(env)
+    assert pair is not None and pair.refresh_token == token.refresh_token
+    bad = hh(env, "import-env", "-", stdin="ACCESS_TOKEN=only-half\n")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
 def start_headless(env: dict[str, str]) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tray_app", "-v", "run", "--headless"],

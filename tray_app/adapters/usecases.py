@@ -38,7 +38,7 @@ from tray_app.core.errors import (
     SessionImportError,
 )
 from tray_app.core.models import TokenPair, TransportKind
-from tray_app.storage.envfile import EnvFileError, NotUtf8Error, read_env
+from tray_app.storage.envfile import EnvFileError, NotUtf8Error, decode_env, read_env
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import validate
@@ -371,14 +371,17 @@ class EnvImport:
         return bool(self.secrets or self.settings)
 
 
-def import_env(path: Path, open_runtime: Callable[[], Runtime]) -> EnvImport:
+def import_env(
+    path: Path, open_runtime: Callable[[], Runtime], data: bytes | None = None
+) -> EnvImport:
     """Imports the old script's ``.env``: tokens and secrets to the keyring, the rest to
     the settings. The file is checked completely before ``open_runtime`` is called, so a
-    bad file is reported as such even where no keyring works."""
-    if path.is_dir():  # Windows opens a folder with "permission denied", not "a folder"
+    bad file is reported as such even where no keyring works. ``data``: the file's
+    bytes when they came another way (standard input); ``path`` then only names it."""
+    if data is None and path.is_dir():  # Windows says "permission denied" for a folder
         return EnvImport(path, refused=EnvRefusal.FOLDER)
     try:
-        env = read_env(path)
+        env = read_env(path) if data is None else decode_env(data)
     except FileNotFoundError:
         return EnvImport(path, refused=EnvRefusal.MISSING)
     except OSError as exc:

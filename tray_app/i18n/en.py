@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
     "import.email": "contact e-mail",
     "import.unknown": "Unknown keys skipped: {keys}.",
     "import.bad": "{path} was not imported: line {line}: {reason}.",
+    "import.no_stdin": 'No standard input: give the .env file\'s path instead of "-".',
     "import.nothing": "{path} holds no known key; nothing imported.",
     "import.partial_tokens": "Both ACCESS_TOKEN and REFRESH_TOKEN are needed; the file has only one.",
     "import.missing": "{path} not found; nothing imported.",

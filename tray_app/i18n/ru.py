@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
     "import.email": "контактный e-mail",
     "import.unknown": "Неизвестные ключи пропущены: {keys}.",
     "import.bad": "Файл {path} не импортирован: строка {line}: {reason}.",
+    "import.no_stdin": "Нет стандартного ввода: укажите путь к файлу .env вместо «-».",
     "import.nothing": "В {path} нет ни одного известного ключа; ничего не импортировано.",
     "import.partial_tokens": "Нужны оба токена, ACCESS_TOKEN и REFRESH_TOKEN; в файле только один.",
     "import.missing": "Файл {path} не найден; ничего не импортировано.",

@@ -85,7 +85,13 @@ class NotUtf8Error(EnvFileError):
 def read_env(path: Path) -> EnvFile:
     """Raises OSError where the file cannot be read (missing, a folder: see
     ``import_env``), and EnvFileError for its content."""
-    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    return decode_env(path.read_bytes())
+
+
+def decode_env(data: bytes) -> EnvFile:
+    """A ``.env`` read as bytes (a file, or standard input in a container); raises
+    EnvFileError for its content."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

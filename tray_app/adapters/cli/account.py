@@ -58,7 +58,14 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
-    result = import_env(Path(args.path), cli.runtime)
+    data: bytes | None = None
+    if args.path == "-":  # `docker compose run -T hh-raiser import-env - < .env`
+        if cli.stdin is None:
+            cli.complain(t("import.no_stdin", cli.language))
+            return EXIT_FAILURE
+        raw = cli.stdin.buffer.read() if hasattr(cli.stdin, "buffer") else cli.stdin.read()
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    result = import_env(Path(args.path), cli.runtime, data)
     if result.refused is not None:
         cli.complain(_refusal_text(result, cli.language))
         return EXIT_FAILURE

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     login.add_argument("--host", help="the hh.ru site: hh.ru, spb.hh.ru, hh.kz, rabota.by…")
     imp = sub.add_parser("import-env", help="import the old script's .env file")
-    imp.add_argument("path")
+    imp.add_argument("path", help="the .env file; - reads it from standard input")
     config = sub.add_parser("config", help="read or change settings")
     config_sub = config.add_subparsers(dest="action", required=True)
     config_sub.add_parser("list")
