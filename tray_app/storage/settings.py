@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import filelock
 
 from tray_app.core.errors import ConfigError
-from tray_app.core.models import Language, NotifyLevel, TransportKind
+from tray_app.core.models import Language, NotifyLevel, StoreKind, TransportKind
 from tray_app.storage.atomic import write_atomic
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -237,6 +237,8 @@ class Settings:
     telegram_commands: bool = True
     digest_time: str = ""
     web_host: str = "hh.ru"
+    # where secrets are kept; HH_RAISER_SECRET_STORE overrides it (secret_choice.py)
+    secret_store: StoreKind = StoreKind.KEYRING
 
     def is_enabled(self, resume_id: str) -> bool:
         return self.enabled_resumes is None or resume_id in self.enabled_resumes
@@ -271,6 +273,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "telegram_commands": _boolean,
     "digest_time": _optional(parse_hhmm),
     "web_host": _web_host,
+    "secret_store": _choice(StoreKind),
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 

@@ -32,7 +32,6 @@ from tray_app.adapters.web_window import SignInWindow, window_support
 from tray_app.core.errors import SessionImportError, SignInNeeded
 from tray_app.i18n import t
 from tray_app.storage.proxy import save_telegram_proxy
-from tray_app.storage.secrets import SecretStore
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 
 
@@ -46,13 +45,14 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
         cli.say(to_text(getattr(store.load(), args.key)))
     else:
         if args.key == "telegram_proxy":
-            secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
-            settings = save_telegram_proxy(args.value, store, secrets)
+            settings = save_telegram_proxy(args.value, store, cli.secrets()[0])
         else:
             settings = store.update(**{args.key: args.value})
         cli.say(
             t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
         )
+        if args.key == "secret_store":  # a choice of where to look: nothing is moved
+            cli.say(t("config.secret_store", cli.language, value=settings.secret_store))
         notify_instance(cli, "settings")
     return EXIT_OK
 

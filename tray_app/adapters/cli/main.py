@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from tray_app import __version__
 from tray_app.adapters.bundle import prepare_process
-from tray_app.adapters.cli import doctor, telegram
+from tray_app.adapters.cli import doctor, secrets, telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import (
     EXIT_ALREADY_RUNNING,
@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("value")
     telegram.add_parser(sub)
     doctor.add_parser(sub)
+    secrets.add_parser(sub)
     check = sub.add_parser(
-        "self-check", help="what this installation uses: keyring, tray, menus, paths"
+        "self-check", help="what this installation uses: secret store, tray, menus, paths"
     )
     check.add_argument("--json", action="store_true")
     check.add_argument("--headless", action="store_true", help="a server: no tray is needed")
@@ -140,6 +141,7 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "settings": cmd_settings,
     "self-check": cmd_self_check,
     "doctor": doctor.cmd_doctor,
+    "secrets": secrets.cmd_secrets,
 }
 
 
