@@ -16,7 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from tray_app.adapters.cli import selfcheck
@@ -424,36 +426,51 @@ def everything(secrets: SecretStore) -> dict[str, object]:
     }
 
 
+@pytest.fixture(params=["memory", "secret-service"])
+def a_keyring(request: pytest.FixtureRequest) -> KeyringBackend:
+    """The in-memory keyring, and the real Secret Service where the tests run with one
+    (scripts/with-test-keyring); the service name is the test home's own."""
+    if request.param == "memory":
+        return MemoryKeyring()
+    backend = keyring.get_keyring()
+    if "SecretService" not in type(backend).__module__:
+        pytest.skip(f"no Secret Service here ({type(backend).__name__})")
+    return backend
+
+
 def test_migrate_keyring_to_encrypted_file_and_back_keeps_every_secret(
-    tmp_path: Path, key_file: Path
+    tmp_path: Path, key_file: Path, a_keyring: KeyringBackend
 ) -> None:
     home = tmp_path / "home"
     env = {"HH_RAISER_HOME": str(home), "HH_RAISER_SECRETS_KEY_FILE": str(key_file)}
     service = app_paths(env).keyring_service
-    keyring = MemoryKeyring()
-    original = fill(SecretStore(keyring, service))
-    assert keyring.get_password(service, "web_session:hh.ru:a1") is not None  # in parts
-    in_keyring = dict(keyring._values)
+    in_keyring = SecretStore(a_keyring, service)
+    original = fill(in_keyring)
+    assert in_keyring.get("web_session:hh.ru:a1") is not None  # a session in parts
 
-    code, out, err = run(env, keyring, "secrets", "migrate", "--to", "encrypted-file")
+    code, out, err = run(env, a_keyring, "secrets", "migrate", "--to", "encrypted-file")
     assert code == 0, err
     assert "записей — 6, сессии сайта: hh.ru, hh.kz" in out and "--delete-old" in out
     assert SettingsStore(home / "config" / "settings.json").load().secret_store == "encrypted-file"
     file_store, _ = open_store(StoreKind.ENCRYPTED_FILE, app_paths(env), env)
     assert everything(file_store) == original
-    assert keyring._values == in_keyring  # the old store as it was
+    assert everything(in_keyring) == original  # the old store as it was
+    assert "web_session:hh.ru:a1" in (file_store.names() or [])
     secrets_file = home / "data" / "secrets.enc"
     assert "client-secret-value" not in secrets_file.read_text()
 
     # used from the file now: a rotation lands there, not in the keyring
     rotated = TokenPair("AT2-" + "b" * 30, "RT2-" + "s" * 30, None)
     TokenStore(file_store).save(rotated)
-    code, out, err = run(env, keyring, "secrets", "migrate", "--to", "keyring", "--delete-old")
+    code, out, err = run(env, a_keyring, "secrets", "migrate", "--to", "keyring", "--delete-old")
     assert code == 0, err
-    back = SecretStore(keyring, service)
-    assert everything(back) == {**original, "tokens": rotated}  # the newer pair, not the old one
+    assert everything(in_keyring) == {**original, "tokens": rotated}  # the newer pair
     assert file_store.names() == []  # --delete-old
     assert SettingsStore(home / "config" / "settings.json").load().secret_store == "keyring"
+    code, _, err = run(env, a_keyring, "secrets", "migrate", "--to", "plain-file", "--delete-old")
+    assert code == 0, err
+    assert everything(in_keyring) == dict.fromkeys(original)  # nothing left behind
+    assert in_keyring.get("web_session:hh.ru:a1") is None
 
 
 def test_a_copy_that_does_not_read_back_switches_nothing(tmp_path: Path, key_file: Path) -> None:
