@@ -251,6 +251,35 @@ def test_new_key_command_refuses_an_existing_file(tmp_path: Path) -> None:
     assert code == 1 and "уже существует" in err and path.read_bytes() == before
 
 
+def test_new_key_to_stdout_prints_the_key_alone(tmp_path: Path) -> None:
+    """``docker compose run … secrets new-key - > secrets.key``: stdout is the key file."""
+    code, out, err = run({"HH_RAISER_HOME": str(tmp_path / "h")}, None, "secrets", "new-key", "-")
+    assert code == 0 and "0600" in err
+    (tmp_path / "from-stdout.key").write_text(out)
+    assert len(read_key(tmp_path / "from-stdout.key")) == 32
+
+
+def test_a_docker_secret_is_not_called_exposed_whatever_its_mode(tmp_path: Path) -> None:
+    """Compose mounts the host's file as it is (0644, so the container's user reads
+    it); inside the container nobody else is there to read it."""
+    docker = tmp_path / "run-secrets"
+    key = docker / "hh-raiser-secrets-key"
+    write_new_key(key)
+    key.chmod(0o644)
+    env = {
+        "HH_RAISER_HOME": str(tmp_path / "h"),
+        "HH_RAISER_SECRETS_KEY_FILE": str(key),  # as the image sets it
+    }
+    _, info = open_store(StoreKind.ENCRYPTED_FILE, app_paths(env), env, docker_secrets=docker)
+    assert info.safe and not info.key_exposed
+    elsewhere = tmp_path / "home.key"
+    write_new_key(elsewhere)
+    elsewhere.chmod(0o644)
+    env["HH_RAISER_SECRETS_KEY_FILE"] = str(elsewhere)
+    _, info = open_store(StoreKind.ENCRYPTED_FILE, app_paths(env), env, docker_secrets=docker)
+    assert info.key_exposed and not info.safe
+
+
 def test_the_key_is_looked_for_in_order(tmp_path: Path) -> None:
     named, systemd, docker = tmp_path / "named", tmp_path / "creds", tmp_path / "docker"
     systemd.mkdir()

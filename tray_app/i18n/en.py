@@ -312,6 +312,7 @@ MESSAGES: dict[str, str] = {
     "secrets.plain_warning": "Warning: the secrets (hh.ru tokens, the website session, the bot token) are kept in plain text in {path}, as chosen (plain-file). Anyone who gets this file or its backup reads them. Safer: hh-raiser secrets new-key PATH, then hh-raiser secrets migrate --to encrypted-file",
     "secrets.key_exposed": "Warning: other users can read the secrets key {path}. Close it: chmod 600 {path}",
     "secrets.new_key.done": "The key is in {path} (mode 0600). Keep a copy apart from the data: without the key the secrets cannot be read.\nNext:\n   export HH_RAISER_SECRET_STORE=encrypted-file HH_RAISER_SECRETS_KEY_FILE={path}\nSecrets stored already are moved by: hh-raiser secrets migrate --to encrypted-file (with the same HH_RAISER_SECRETS_KEY_FILE)",
+    "secrets.new_key.stdout": "That is the key of the encrypted secrets file: keep it in a file with mode 0600, apart from the data — without it the secrets cannot be read.",
     "secrets.new_key.exists": "{path} exists already; the key is not overwritten (the secrets encrypted with it would be lost). Give another path.",
     "secrets.new_key.failed": "Could not write the key to {path}: {detail}",
     "secrets.migrate.same": "The secrets are in “{kind}” already. Give another --to (or --from).",

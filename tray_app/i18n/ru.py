@@ -312,6 +312,7 @@ MESSAGES: dict[str, str] = {
     "secrets.plain_warning": "Внимание: секреты (токены hh.ru, сессия сайта, токен бота) хранятся открытым текстом в {path} — так выбрано (plain-file). Их прочтёт любой, кто получит доступ к этому файлу или его резервной копии. Безопаснее: hh-raiser secrets new-key ПУТЬ, затем hh-raiser secrets migrate --to encrypted-file",
     "secrets.key_exposed": "Внимание: ключ к файлу секретов {path} могут прочитать другие пользователи. Закройте его: chmod 600 {path}",
     "secrets.new_key.done": "Ключ записан в {path} (права 0600). Храните его копию отдельно от данных: без ключа секреты не прочитать.\nДальше:\n   export HH_RAISER_SECRET_STORE=encrypted-file HH_RAISER_SECRETS_KEY_FILE={path}\nУже сохранённые секреты переносит: hh-raiser secrets migrate --to encrypted-file (с той же HH_RAISER_SECRETS_KEY_FILE)",
+    "secrets.new_key.stdout": "Это ключ к зашифрованному файлу секретов: сохраните его в файл с правами 0600 отдельно от данных — без него секреты не прочитать.",
     "secrets.new_key.exists": "{path} уже существует; ключ не перезаписываю (с ним пропали бы секреты, зашифрованные им). Укажите другой путь.",
     "secrets.new_key.failed": "Не удалось записать ключ в {path}: {detail}",
     "secrets.migrate.same": "Секреты и так в хранилище «{kind}». Укажите другое --to (или --from).",

@@ -58,15 +58,20 @@ def new_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+def new_key_text() -> str:
+    """A fresh key as base64 text (44 characters): it can be kept in a password
+    manager or passed as a Docker or systemd secret."""
+    return base64.b64encode(new_key()).decode("ascii")
+
+
 def write_new_key(path: Path) -> None:
-    """A fresh key in a new file, 0600, as base64 text (44 characters and a newline:
-    it can be kept in a password manager or passed as a Docker or systemd secret).
-    Never overwrites: a key replaced is every secret encrypted with it lost."""
+    """A fresh key in a new file, 0600. Never overwrites: a key replaced is every
+    secret encrypted with it lost."""
     path.parent.mkdir(mode=OWNER_ONLY, parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(base64.b64encode(new_key()).decode("ascii") + "\n")
+        handle.write(new_key_text() + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 

@@ -144,10 +144,11 @@ def find_key(environ: Mapping[str, str], docker_secrets: Path = DOCKER_SECRETS) 
     raise SecretKeyMissing(tuple(str(c.path) for c in candidates))
 
 
-def _exposed(source: KeySource) -> bool:
+def _exposed(source: KeySource, docker_secrets: Path = DOCKER_SECRETS) -> bool:
     """A key file others may read (POSIX): the encrypted file is only as private as
-    it. A Docker secret is the container's alone, whatever its mode."""
-    if os.name != "posix" or source.origin == KeyFrom.DOCKER:
+    it. A Docker secret is the container's alone, whatever its mode (Compose mounts
+    the host's file as it is, often 0644 so the container's user can read it)."""
+    if os.name != "posix" or source.path.is_relative_to(docker_secrets):
         return False
     try:
         return bool(stat.S_IMODE(source.path.stat().st_mode) & 0o077)
@@ -175,7 +176,8 @@ def open_store(
             raise SecretKeyMissing(exc.looked, str(suggested_key_file(paths))) from None
         backend = EncryptedFileKeyring(encrypted_file(paths), read_key(source.path))
         backend.check()
-        info = StoreInfo(kind, chosen_by, str(backend.path), source, _exposed(source))
+        exposed = _exposed(source, docker_secrets)
+        info = StoreInfo(kind, chosen_by, str(backend.path), source, exposed)
         if info.key_exposed:
             log.warning("the key file %s can be read by other users: chmod 600 it", source.path)
         return SecretStore(backend, service), info

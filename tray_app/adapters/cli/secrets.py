@@ -14,7 +14,7 @@ from tray_app.core.errors import AlreadyRunningError, ConfigError, SecretStoreEr
 from tray_app.core.models import StoreKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, store_text
-from tray_app.storage.file_secrets import write_new_key
+from tray_app.storage.file_secrets import new_key_text, write_new_key
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.secret_choice import STORE_ENV, ChosenBy, chosen_store, open_store
 from tray_app.storage.secret_migration import delete_moved, move_secrets
@@ -39,6 +39,12 @@ def cmd_status(cli: Cli, args: argparse.Namespace) -> int:
 
 
 def cmd_new_key(cli: Cli, args: argparse.Namespace) -> int:
+    """``new-key PATH`` writes a key file 0600; ``new-key -`` prints the key alone on
+    stdout (``docker compose run … secrets new-key - > secrets.key``)."""
+    if args.path == "-":
+        cli.say(new_key_text())
+        cli.complain(t("secrets.new_key.stdout", cli.language))
+        return EXIT_OK
     path = Path(args.path).expanduser()
     try:
         write_new_key(path)
@@ -107,7 +113,8 @@ def add_parser(sub: Any) -> None:
     status = actions.add_parser("status", help="the store in use and whether it is safe")
     status.add_argument("--json", action="store_true")
     new_key = actions.add_parser(
-        "new-key", help="write a new key for the encrypted file (0600; never overwrites)"
+        "new-key",
+        help="write a new key for the encrypted file (0600; never overwrites); - prints it",
     )
     new_key.add_argument("path")
     migrate = actions.add_parser(
