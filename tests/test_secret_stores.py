@@ -278,6 +278,10 @@ def test_a_docker_secret_is_not_called_exposed_whatever_its_mode(tmp_path: Path)
     env["HH_RAISER_SECRETS_KEY_FILE"] = str(elsewhere)
     _, info = open_store(StoreKind.ENCRYPTED_FILE, app_paths(env), env, docker_secrets=docker)
     assert info.key_exposed and not info.safe
+    env["HH_RAISER_SECRETS_KEY_FILE"] = str(docker / "missing")  # the secret not given
+    with pytest.raises(SecretKeyUnusable) as caught:
+        open_store(StoreKind.ENCRYPTED_FILE, app_paths(env), env, docker_secrets=docker)
+    assert "hh-raiser-secrets-key (secrets: в compose.yaml)" in error_text(caught.value, "ru")
 
 
 def test_the_key_is_looked_for_in_order(tmp_path: Path) -> None:

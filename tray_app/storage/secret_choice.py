@@ -25,7 +25,7 @@ from typing import Any
 
 from keyring.backend import KeyringBackend
 
-from tray_app.core.errors import ConfigError, NoKeyringError, SecretKeyMissing
+from tray_app.core.errors import ConfigError, NoKeyringError, SecretKeyMissing, SecretKeyUnusable
 from tray_app.core.models import StoreKind
 from tray_app.storage.file_secrets import EncryptedFileKeyring, PlainFileKeyring, read_key
 from tray_app.storage.paths import AppPaths
@@ -174,7 +174,14 @@ def open_store(
             source = find_key(environ, docker_secrets)
         except SecretKeyMissing as exc:
             raise SecretKeyMissing(exc.looked, str(suggested_key_file(paths))) from None
-        backend = EncryptedFileKeyring(encrypted_file(paths), read_key(source.path))
+        try:
+            key = read_key(source.path)
+        except SecretKeyUnusable as exc:
+            if exc.problem == "missing" and source.path.is_relative_to(docker_secrets):
+                # a container's read-only mount: the fix is the secret, not new-key there
+                raise SecretKeyUnusable(exc.path, "docker_missing") from None
+            raise
+        backend = EncryptedFileKeyring(encrypted_file(paths), key)
         backend.check()
         exposed = _exposed(source, docker_secrets)
         info = StoreInfo(kind, chosen_by, str(backend.path), source, exposed)
