@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ ROOT = Path(__file__).parent.parent
 BASE = "hh-raiser-test-base:bookworm"
 IMAGE = "hh-raiser:test"
 UID = 10001  # the image's own user (docker/Dockerfile)
+URL_VARIABLES = ("HH_RAISER_API_URL", "HH_RAISER_OAUTH_URL", "HH_RAISER_WEB_URL")
 
 
 def _docker(
@@ -158,4 +160,67 @@ def test_a_raise_inside_the_container_with_secrets_in_the_encrypted_store(
                 content = path.read_bytes()
                 assert not any(s.encode() in content for s in secrets), path
     finally:
+        sim.stop()
+
+
+def test_the_readme_compose_steps_raise(image: str, tmp_path: Path) -> None:
+    """README "On a server", Docker: the same commands, in a folder of the user's with
+    docker/compose.yaml; an override file only points it at the test image and at the
+    simulator."""
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("no docker-compose (scripts/docker-test-setup installs it as root)")
+    config = SimConfig(cooldown=3.0, token_lifetime=4.0)
+    sim = HHSimulator(config, resumes=demo_resumes(datetime.now(UTC), config)).start()
+    folder = tmp_path / "hh-raiser"
+    folder.mkdir()
+    shutil.copy(ROOT / "docker" / "compose.yaml", folder)
+    (folder / "test.yaml").write_text(
+        "services:\n  hh-raiser:\n"
+        f"    image: {image}\n    network_mode: host\n    environment:\n"
+        + "".join(f"      {name}: {sim.url}\n" for name in URL_VARIABLES)
+    )
+    project = [
+        "-p",
+        f"hhraisertest{uuid.uuid4().hex[:8]}",
+        "-f",
+        "compose.yaml",
+        "-f",
+        "test.yaml",
+    ]
+
+    def step(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [compose, *project, *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=180,
+        )
+        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        return done
+
+    try:
+        # `… new-key - > secrets.key`: the shell makes the (empty) file before compose
+        # mounts it, as the secret compose.yaml names must exist
+        (folder / "secrets.key").touch()
+        key = step("run", "--rm", "-T", "hh-raiser", "secrets", "new-key", "-").stdout
+        (folder / "secrets.key").write_text(key)
+        (folder / "secrets.key").chmod(0o600)
+        shutil.chown(folder / "secrets.key", UID)
+        token = sim.issue_tokens()
+        env_file = (
+            f"ACCESS_TOKEN={token.access_token}\nREFRESH_TOKEN={token.refresh_token}\n"
+            "CONTACT_EMAIL=compose@example.com\n"
+        )
+        step("run", "--rm", "-T", "hh-raiser", "import-env", "-", stdin=env_file)
+        step("up", "-d")
+        wait_until(lambda: len([p for p in sim.publishes if p.accepted]) >= 2, 90)
+        status = step("exec", "-T", "hh-raiser", "hh-raiser", "status", "--json")
+        assert json.loads(status.stdout)["auth"]["state"] == "ok"
+    finally:
+        subprocess.run(
+            [compose, *project, "down", "-v"], cwd=folder, capture_output=True, timeout=120
+        )
         sim.stop()
