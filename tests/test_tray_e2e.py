@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ MENU = {  # keyboard steps from the top of the menu (the status line is not sele
     "settings": RESUMES + 5,
 }
 SCREENSHOT = Path(__file__).parent.parent / "docs" / "tray-menu.png"
+GLIB_LOG = re.compile(r"^\(.+:\d+\): [\w.-]+-(?:CRITICAL|WARNING) \*\*.*$", re.MULTILINE)
+"""A line GLib's logger prints, e.g. ``(hh-raiser:42): Gdk-CRITICAL **: 06:08:03.383: …``."""
 
 
 @pytest.fixture
@@ -172,3 +175,18 @@ def test_a_signal_stops_the_tray_cleanly(
     tray.send_signal(number)
     assert tray.wait(timeout=30) == 0
     assert "остановлен" in (tray.stdout.read() if tray.stdout else "")
+
+
+def test_the_tray_starts_and_stops_without_a_gtk_warning(
+    app_env: dict[str, str], tray: subprocess.Popen[str]
+) -> None:
+    """AppIndicator's own fallback to the XEmbed tray renamed its docked icon, and GDK
+    logged a Gdk-CRITICAL on every start (tray/status_icon.py says why): a warning
+    that is always there hides the one that matters."""
+    icon(app_env)
+    open_menu(app_env)
+    xdotool(app_env, "key", "Escape")
+    tray.send_signal(signal.SIGTERM)
+    assert tray.wait(timeout=30) == 0
+    stderr = tray.stderr.read() if tray.stderr else ""
+    assert GLIB_LOG.findall(stderr) == []
