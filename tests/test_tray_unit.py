@@ -105,14 +105,14 @@ def tray(
     runner.start()
     icon = app.icon
     assert isinstance(icon, fake_pystray.Icon)
-    wait_until(lambda: icon.menu.items[0].text.startswith("Всё в порядке"), 10)
+    wait_until(lambda: icon.texts()[0].startswith("Всё в порядке"), 10)
     yield app, icon, started, autostart
     app.quit()
     runner.join(30)
 
 
 def refreshed(icon: fake_pystray.Icon, text: str) -> None:
-    wait_until(lambda: any(text in i.text for i in icon.menu.items), 10)
+    wait_until(lambda: any(text in line for line in icon.texts()), 10)
 
 
 def test_every_item_does_what_it_says(
@@ -159,7 +159,7 @@ def test_every_item_does_what_it_says(
     icon.click("О программе")
     wait_until(lambda: started.tabs == ["hh", "about"], 5)
     # signed in: no sign-in window offered
-    assert not any(i.text.startswith("Войти на hh.ru") for i in icon.menu.items)
+    assert not any(line.startswith("Войти на hh.ru") for line in icon.texts())
     # quit
     icon.click("Выход")
     assert icon.stopped
@@ -180,6 +180,29 @@ def test_desktop_notifications_follow_the_level(
     wait_until(lambda: len(sim.publishes) == 2, 10)
     time.sleep(0.3)
     assert [n for n in icon.notifications if "поднято" in n] == raised  # routine: not told
+
+
+def test_a_menu_open_during_a_raise_shows_it(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart], sim: HHSimulator
+) -> None:
+    """A raise on schedule while the menu is open: the open menu's lines change where
+    they are (a new native menu would not be the one on screen); a new item or check
+    mark still builds a new menu."""
+    app, icon, _, _ = tray
+    title = sim.resumes[A].title
+    opened = icon.open_menu()
+    builds = icon.menu_builds
+    line = next(i for i in opened.items if i.label.startswith(title))
+    assert "(поднято)" not in line.label
+    sim.open_window(A)
+    app.service.raise_now(A)  # as the scheduler does: not from the menu, which stays open
+    wait_until(lambda: "(поднято)" in line.label, 10)
+    assert line.label.startswith(f"{title} — ") and icon.menu_builds == builds
+    assert opened is icon.open_menu()
+    # switching a resume off changes its check mark: a new menu
+    app._act(f"toggle:{A}")
+    wait_until(lambda: icon.menu_builds == builds + 1, 10)
+    assert any(t == f"{title} — выключено" for t in icon.texts())
 
 
 def test_the_icon_shows_raising_while_a_raise_is_confirmed(
@@ -312,9 +335,9 @@ def test_first_start_without_an_account_opens_the_settings(
         wait_until(lambda: started.settings == 1, 10)
         icon = app.icon
         assert isinstance(icon, fake_pystray.Icon)
-        wait_until(lambda: "Настройки" in icon.menu.items[0].text, 10)  # sign in, it says
+        wait_until(lambda: "Настройки" in icon.texts()[0], 10)  # sign in, it says
         # and the sign-in window, right below that line, started as a process of its own
-        assert icon.menu.items[1].text == "Войти на hh.ru…"
+        assert icon.texts()[1] == "Войти на hh.ru…"
         icon.click("Войти на hh.ru…")
         wait_until(lambda: len(started.sign_in_windows) == 1, 5)
         icon.click("Войти на hh.ru…")  # open already: not a second one

@@ -27,6 +27,7 @@ from tray_app.adapters.children import Child, reap
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.adapters.tray.native_menu import native_menu, relabel, shape, ui_dispatcher
 from tray_app.core.errors import HHRaiserError
 from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
 from tray_app.core.views import NotDue
@@ -220,6 +221,7 @@ class TrayApp:
         self.icon = pystray.Icon(
             APP_ID, draw_icon(IconState.OK), APP_NAME, menu=self._to_backend(starting)
         )
+        self._ui = ui_dispatcher(self.icon)  # calls on the backend's own widgets
         self.runtime.bus.subscribe(self._on_event)
         service.notifications.add_sink(self._notify)
 
@@ -300,12 +302,30 @@ class TrayApp:
 
         def apply() -> None:
             if previous is None or previous[0] != items:
-                self.icon.menu = self._to_backend(items)
+                self._show_menu(items, None if previous is None else previous[0])
             if previous is None or previous[1] != state:
                 self.icon.icon = draw_icon(state)
             self.icon.title = title
 
         self._dispatch(apply)
+
+    def _show_menu(self, items: tuple[Item, ...], shown: tuple[Item, ...] | None) -> None:
+        """New texts alone relabel the backend's menu where it is, so a menu open during
+        a raise shows it (:mod:`.native_menu`); anything else builds a new one."""
+        if shown is None or shape(shown) != shape(items) or native_menu(self.icon) is None:
+            self.icon.menu = self._to_backend(items)
+            return
+
+        def in_place() -> None:
+            try:
+                menu = native_menu(self.icon)
+                if menu is not None and relabel(menu, items):
+                    return
+            except Exception:
+                log.exception("could not relabel the tray menu")
+            self.icon.menu = self._to_backend(items)
+
+        self._ui(in_place)
 
     def _to_backend(self, items: Sequence[Item]) -> Any:
         pystray = self._pystray
