@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from tray_app.adapters.tray.app import xembed_tray, xembed_tray_only
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.paths import app_paths
@@ -218,3 +219,10 @@ def test_a_menu_open_during_a_raise_shows_it(
     xdotool(env, "key", "Escape")
     changed = ImageChops.difference(before, after).getbbox()
     assert changed is not None, "the open menu still shows the times before the raise"
+
+
+def test_the_virtual_desktop_tray_speaks_only_xembed(desktop: dict[str, str]) -> None:  # noqa: F811
+    """What picks the GtkStatusIcon backend over AppIndicator's fallback: an XEmbed
+    tray on the screen (trayer) and no StatusNotifierWatcher on the session bus."""
+    assert xembed_tray_only(desktop["DISPLAY"])
+    assert not xembed_tray(None) and not xembed_tray(":9999")

@@ -18,7 +18,8 @@ from tray_app.adapters.service import Service
 from tray_app.adapters.tray import app as tray_app_module
 from tray_app.adapters.tray.app import TrayApp
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
-from tray_app.adapters.tray.menu import build_menu, tooltip
+from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.adapters.tray.native_menu import relabel, shape
 from tray_app.core.events import ChannelState, RaiseStarted
 from tray_app.core.models import AuthState, Outcome, TransportKind
 from tray_app.core.views import ResumeStatus, Status, TelegramChannel
@@ -376,3 +377,30 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     app._act(f"toggle:{others[0]}")
     assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
     assert "none" not in path.read_text()
+
+
+def native(items: tuple[Item, ...]) -> fake_pystray.NativeMenu:
+    def convert(item: Item) -> fake_pystray.MenuItem:
+        if item == SEPARATOR:
+            return fake_pystray.Menu.SEPARATOR
+        sub = fake_pystray.Menu(*map(convert, item.submenu)) if item.submenu else None
+        return fake_pystray.MenuItem(item.text, sub)
+
+    return fake_pystray.NativeMenu(fake_pystray.Menu(*map(convert, items)))
+
+
+def test_only_a_menu_of_the_same_shape_is_relabeled() -> None:
+    items = build_menu(STATUS, autostart=False, language="ru")
+    later = replace(RESUME, last_raise_at=datetime(2026, 11, 27, 13, tzinfo=UTC))
+    newer = build_menu(replace(STATUS, resumes=(later,)), autostart=False, language="ru")
+    assert shape(newer) == shape(items) and newer != items
+    menu = native(items)
+    assert relabel(menu, newer) and menu.texts() == [i.text for i in newer]
+    # another item, or a check mark changed: another shape (the tray builds a new menu)
+    fewer = build_menu(replace(STATUS, resumes=()), autostart=False, language="ru")
+    off = build_menu(
+        replace(STATUS, resumes=(replace(RESUME, enabled=False),)), autostart=False, language="ru"
+    )
+    assert shape(fewer) != shape(items) and shape(off) != shape(items)
+    # a native menu that does not match item for item is not relabeled
+    assert not relabel(native(items), items[:-1])
