@@ -3,10 +3,11 @@ i3bar, stalonetray: no StatusNotifierWatcher on the session bus).
 
 AppIndicator would fall back to a GtkStatusIcon there by itself, but its fallback
 (libayatana-appindicator's ``fallback()``) names the icon with
-``gtk_status_icon_set_name()`` right after creating it: the icon is docked (realized)
-by then, so GTK unrealizes and maps it again, and GDK logs
-``Gdk-CRITICAL: gdk_window_thaw_toplevel_updates: assertion
-'window->update_and_descendants_freeze_count > 0' failed`` on every start. pystray's
+``gtk_status_icon_set_name()`` right after creating it. A new GtkStatusIcon is shown,
+so realized, at once; to set the window's class GTK hides, unrealizes and shows it
+again, and GDK logs ``Gdk-CRITICAL: gdk_window_thaw_toplevel_updates: assertion
+'window->update_and_descendants_freeze_count > 0' failed`` on every start (a bare
+GtkStatusIcon under trayer logs it with ``set_name()`` and never without). pystray's
 own GtkStatusIcon backend never renames it. Chosen by
 :func:`tray_app.adapters.tray.app.load_pystray`; the module stands in for ``pystray``
 (``Icon``, ``Menu``, ``MenuItem``).
