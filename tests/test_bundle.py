@@ -97,7 +97,39 @@ def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     code, _ = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring(), headless=True)
     assert code == 0
     code, report = check(monkeypatch, tmp_path, tray=good, keyring=None)
-    assert code == 1 and str(report["problems"]).startswith("['keyring: no usable keyring")
+    assert code == 1 and str(report["problems"]).startswith(
+        "['keyring: Нет безопасного хранилища секретов (keyring): no usable keyring"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ["меню не будет", "значка приложения нет", "Нет безопасного", "не файл настроек"]),
+        ("en", ["no menu", "the app icon is missing", "No secure secret", "not a valid settings"]),
+    ],
+)
+def test_self_check_json_tells_people_in_their_language(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, language: str, words: list[str]
+) -> None:
+    """What is for people (each problem, a settings file that cannot be read) is in
+    the user's language; the parts' names before each problem stay for scripts."""
+    from keyring.backends import fail
+
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: ("pystray._xorg", None, False, False))
+    monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "nowhere" / name)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text("{", encoding="utf-8")
+    out = io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
+    cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+    code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
+    report = json.loads(out.getvalue())
+    problems = report["problems"]
+    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
+    menu, icon, keyring, settings = words
+    assert menu in problems[1] and icon in problems[2] and keyring in problems[0]
+    assert keyring in report["keyring_problem"] and settings in report["transport"]
 
 
 def test_self_check_for_people_names_each_part(

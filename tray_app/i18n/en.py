@@ -302,6 +302,8 @@ MESSAGES: dict[str, str] = {
     "selfcheck.no": "no",
     "selfcheck.ok": "Everything needed is there.",
     "selfcheck.problems": "{n} problem(s) — see above.",
+    "selfcheck.no_menu": "no menu",
+    "selfcheck.no_icon": "the app icon is missing from the bundle",
     "doctor.title": "HH Raiser {version} — check: what hh.ru shows this account and what HH Raiser concludes ({utc})",
     "doctor.system": "System: {system}",
     "doctor.keyring": "Secret store: {backend}",

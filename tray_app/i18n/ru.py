@@ -302,6 +302,8 @@ MESSAGES: dict[str, str] = {
     "selfcheck.no": "нет",
     "selfcheck.ok": "Всё нужное есть.",
     "selfcheck.problems": "Проблем: {n} — см. выше.",
+    "selfcheck.no_menu": "меню не будет",
+    "selfcheck.no_icon": "значка приложения нет в сборке",
     "doctor.title": "HH Raiser {version} — проверка: что hh.ru показывает этому аккаунту и что HH Raiser из этого заключает ({utc})",
     "doctor.system": "Система: {system}",
     "doctor.keyring": "Хранилище секретов: {backend}",
