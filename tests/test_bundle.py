@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,8 +106,8 @@ def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("ru", ["меню не будет", "значка приложения нет", "Нет безопасного", "не файл настроек"]),
-        ("en", ["no menu", "the app icon is missing", "No secure secret", "not a valid settings"]),
+        ("ru", ["Нет безопасного", "меню не будет", "значка приложения нет", "не файл настроек"]),
+        ("en", ["No secure secret", "no menu", "the app icon is missing", "not a valid settings"]),
     ],
 )
 def test_self_check_json_tells_people_in_their_language(
@@ -118,18 +119,24 @@ def test_self_check_json_tells_people_in_their_language(
 
     monkeypatch.setattr(selfcheck, "_tray", lambda _language: ("pystray._xorg", None, False, False))
     monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "nowhere" / name)
+
+    def report() -> tuple[int, dict[str, Any]]:
+        out = io.StringIO()
+        cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+        code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
+        return code, dict(json.loads(out.getvalue()))
+
+    keyring, menu, icon, settings = words
+    code, found = report()
+    problems = found["problems"]
+    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
+    assert keyring in problems[0] and menu in problems[1] and icon in problems[2]
+    assert keyring in found["keyring_problem"]
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "settings.json").write_text("{", encoding="utf-8")
-    out = io.StringIO()
-    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
-    cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
-    code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
-    report = json.loads(out.getvalue())
-    problems = report["problems"]
-    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
-    menu, icon, keyring, settings = words
-    assert menu in problems[1] and icon in problems[2] and keyring in problems[0]
-    assert keyring in report["keyring_problem"] and settings in report["transport"]
+    code, found = report()
+    assert code == 1 and settings in found["transport"] and settings in found["problems"][0]
 
 
 def test_self_check_for_people_names_each_part(

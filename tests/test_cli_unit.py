@@ -111,8 +111,8 @@ def bad_arguments(
     path: tuple[str, ...], parser: argparse.ArgumentParser, missing: str
 ) -> Iterator[tuple[list[str], bool]]:
     """Wrong ways to call one command: (arguments, whether argparse itself refuses
-    them). A value argparse takes as it is gets ``missing``, a path or an id that is
-    not there, and the command runs with it."""
+    them). A value argparse takes as it is gets ``missing``, a path that can be
+    neither read nor written (or an id that is not there), and the command runs."""
     positionals = [
         a
         for a in parser._actions
@@ -211,7 +211,9 @@ def test_every_command_with_bad_arguments_says_why_and_never_a_traceback(
     a message in the user's language, and no traceback. With no keyring at
     all, and with one that holds nothing (no account: the commands go further)."""
     write_settings(Path(nowhere["HH_RAISER_HOME"]), language=language)
-    missing = str(tmp_path / "no-such-file")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n", encoding="utf-8")
+    missing = str(a_file / "no-such-file")  # neither to read nor to create
     walked, failures = set(), []
     for path, parser in commands(build_parser(language)):
         walked.add(" ".join(path))
