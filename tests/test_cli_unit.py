@@ -170,14 +170,17 @@ def _closed_port() -> int:
 
 
 def run_as_user(
-    environ: dict[str, str], args: list[str], keyring: MemoryKeyring | None = None
+    environ: dict[str, str],
+    args: list[str],
+    keyring: MemoryKeyring | None = None,
+    at_the_prompt: type[BaseException] = EOFError,
 ) -> tuple[int, str, str]:
-    """The command in-process with no browser, no one at the prompt and ``keyring``
-    (without one: no keyring works); an exception out of ``main`` is what a user
-    would see as a traceback."""
+    """The command in-process with no browser, ``keyring`` (without one: no keyring
+    works), and a prompt that gets no answer (the input ends, or Ctrl+C); an
+    exception out of ``main`` is what a user would see as a traceback."""
 
     def nobody_types(_prompt: str) -> str:
-        raise EOFError
+        raise at_the_prompt
 
     out, err = io.StringIO(), io.StringIO()
     cli = Cli(
@@ -322,3 +325,16 @@ def test_a_bad_value_is_a_usage_error_in_the_users_language(
     assert SettingsStore(Path(nowhere["HH_RAISER_HOME"]) / "config" / "settings.json").load() == (
         replace(DEFAULTS, language=Language.EN)  # nothing else was written
     )
+
+
+@pytest.mark.parametrize("at_the_prompt", [EOFError, KeyboardInterrupt])
+def test_a_prompt_left_without_an_answer_is_a_message_not_a_traceback(
+    nowhere: dict[str, str], at_the_prompt: type[BaseException]
+) -> None:
+    """Ctrl+D (or no terminal: ``</dev/null``, cron) or Ctrl+C where a command asks
+    for a secret: exit 1 and a sentence."""
+    write_settings(Path(nowhere["HH_RAISER_HOME"]), client_id="app")
+    for args in (["telegram", "setup"], ["login", "--paste"]):
+        code, out, err = run_as_user(nowhere, args, MemoryKeyring(), at_the_prompt)
+        assert code == EXIT_FAILURE and "Traceback" not in out + err, err
+        assert "команда остановлена" in err

@@ -100,6 +100,8 @@ MESSAGES: dict[str, str] = {
     "err.bad_user_agent": "hh.ru rejected the HH-User-Agent. Set your e-mail: hh-raiser config set contact_email you@example.com",
     "err.unreachable": "Could not reach hh.ru: {detail}",
     "err.instance": "Could not talk to the running HH Raiser: {detail}",
+    "err.no_input": "The input ended with no answer (Ctrl+D, or no terminal to type in): the command stopped.",
+    "err.interrupted": "Interrupted (Ctrl+C): the command stopped.",
     "err.not_hh_raiser": "Port {port} named in {path} is held by a program that could not prove it is HH Raiser (probably a file left after a crash). The key was not sent to it and its answers are not used; acting as if HH Raiser is not running.",
     "config.set": "{key} = {value}",
     "config.applied": "The running HH Raiser applied the change.",

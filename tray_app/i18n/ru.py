@@ -100,6 +100,8 @@ MESSAGES: dict[str, str] = {
     "err.bad_user_agent": "hh.ru отклонил HH-User-Agent. Укажите свой e-mail: hh-raiser config set contact_email you@example.com",
     "err.unreachable": "Не удалось связаться с hh.ru: {detail}",
     "err.instance": "Не удалось связаться с запущенным HH Raiser: {detail}",
+    "err.no_input": "Ввод закончился, а ответа нет (Ctrl+D или нет терминала для ввода): команда остановлена.",
+    "err.interrupted": "Прервано (Ctrl+C): команда остановлена.",
     "err.not_hh_raiser": "Порт {port} из {path} занят программой, которая не смогла подтвердить, что она HH Raiser (вероятно, файл остался после сбоя). Ключ ей не отправлен, её ответы не использованы; действую так, будто HH Raiser не запущен.",
     "config.set": "{key} = {value}",
     "config.applied": "Запущенный HH Raiser применил изменение.",

@@ -210,3 +210,9 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
     except RuntimeError as exc:  # the running instance reported a failure
         cli.complain(t("err.instance", cli.language, detail=exc))
         return EXIT_FAILURE
+    except EOFError:  # a prompt got no answer: Ctrl+D, or no terminal (</dev/null, cron)
+        cli.complain(t("err.no_input", cli.language))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl+C at a prompt (run and demo quit on it by themselves)
+        cli.complain(t("err.interrupted", cli.language))
+        return EXIT_FAILURE
