@@ -77,6 +77,7 @@ MESSAGES: dict[str, str] = {
     "invalid.proxy_auth": "no user:password in the settings file; set the proxy with 'hh-raiser config set telegram_proxy URL' and they go to the keyring",
     "invalid.host": "expected a host name such as hh.ru, spb.hh.ru, hh.kz or rabota.by",
     "invalid.spaces": "must not contain spaces",
+    "invalid.both_tokens": "both tokens are needed",
     "invalid.boolean": "expected true or false",
     "invalid.too_long": "too long: {length} characters, at most {limit}",
     "invalid.too_many": "too many items: {count}, at most {limit}",

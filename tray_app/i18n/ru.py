@@ -77,6 +77,7 @@ MESSAGES: dict[str, str] = {
     "invalid.proxy_auth": "user:password в файл настроек не пишется; задайте прокси командой 'hh-raiser config set telegram_proxy URL' — логин и пароль уйдут в хранилище секретов",
     "invalid.host": "нужно имя сайта, например hh.ru, spb.hh.ru, hh.kz или rabota.by",
     "invalid.spaces": "пробелов быть не должно",
+    "invalid.both_tokens": "нужны оба токена",
     "invalid.boolean": "нужно true или false",
     "invalid.too_long": "слишком длинно: символов {length}, можно не больше {limit}",
     "invalid.too_many": "слишком много: {count}, можно не больше {limit}",
