@@ -6,7 +6,8 @@ argparse says its words through ``gettext``, which it binds as ``_`` and ``ngett
 in its own module when imported; :func:`argparse_speaks` puts a look-up in our
 catalogs there while a parser is built and used (the group titles are fixed when a
 parser is made, the errors when it parses). A message this table does not know (one a
-newer Python added) stays English; ``tests/test_cli_help.py`` shows which.
+newer Python added) stays English, and the help test in ``tests/test_cli_unit.py``
+fails on it.
 """
 
 from __future__ import annotations
