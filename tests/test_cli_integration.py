@@ -254,7 +254,7 @@ def test_a_settings_file_nested_too_deeply_is_a_clear_error(
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "settings.json").write_text("[" * 100_000 + "]" * 100_000)
     result = hh(env, "config", "list")
-    assert result.returncode == 1 and "nested too deeply" in result.stderr
+    assert result.returncode == 1 and "слишком глубокая вложенность" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
