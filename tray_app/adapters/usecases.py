@@ -33,6 +33,7 @@ from tray_app.core.errors import (
     ApplicantApiClosed,
     ConfigError,
     HHRaiserError,
+    Problem,
     RemoteError,
     SessionExpired,
     SessionImportError,
@@ -336,7 +337,7 @@ class ImportedSecret(StrEnum):
 
 
 class EnvRefusal(StrEnum):
-    BAD_LINE = "bad_line"  # ``line`` and ``reason`` say what is wrong
+    BAD_LINE = "bad_line"  # ``line`` and ``reason`` (a Problem) say what is wrong
     PARTIAL_TOKENS = "partial_tokens"
     MISSING = "missing"
     FOLDER = "folder"
@@ -364,7 +365,7 @@ class EnvImport:
     skipped: tuple[str, ...] = ()  # keys the old script did not know either
     refused: EnvRefusal | None = None
     line: int = 0
-    reason: str = ""
+    reason: Problem | str = ""  # the OS's words are a str
 
     @property
     def imported_anything(self) -> bool:
@@ -400,7 +401,10 @@ def import_env(
                 updates[ENV_SETTINGS[key]] = validate(ENV_SETTINGS[key], value)
             except ConfigError as exc:
                 return EnvImport(
-                    path, refused=EnvRefusal.BAD_LINE, line=env.line_of[key], reason=str(exc)
+                    path,
+                    refused=EnvRefusal.BAD_LINE,
+                    line=env.line_of[key],
+                    reason=exc.problem or str(exc),
                 )
     runtime = open_runtime()  # fails clearly without a keyring, before anything is written
     stored: list[ImportedSecret] = []

@@ -6,7 +6,21 @@ hh.ru answered, :class:`TransientError` for what is worth retrying later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from tray_app.core.events import ChannelProblem
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with something the user gave, as a text key (``invalid.KEY`` in
+    :mod:`tray_app.i18n`) and the values it names; a value may be a Problem itself.
+    Each adapter says it in the user's language, while the exception's own message,
+    for the log, stays English."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 class HHRaiserError(Exception):
@@ -14,7 +28,12 @@ class HHRaiserError(Exception):
 
 
 class ConfigError(HHRaiserError):
-    """A setting or a settings file is invalid; the message names the key and why."""
+    """A setting or a settings file is invalid; the message names the key and why,
+    ``problem`` (when set) says the same for people in their language."""
+
+    def __init__(self, message: str, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class SecretStoreError(HHRaiserError):

@@ -37,7 +37,7 @@ from tray_app.core.events import (
 from tray_app.core.models import Attempt, AuthState, Outcome
 from tray_app.core.redact import redactor
 from tray_app.core.views import NotDue, Snapshot, Status
-from tray_app.i18n import t
+from tray_app.i18n import invalid_text, t
 
 if TYPE_CHECKING:
     from tray_app.storage.secret_choice import StoreInfo
@@ -181,6 +181,12 @@ def telegram_problem_text(reason: ChannelProblem | None, detail: str | None, lan
     return redactor(text)
 
 
+def config_error_text(exc: ConfigError, language: str) -> str:
+    """What is wrong with a setting or the settings file, in the user's language
+    (the exception's own English where it carries no :class:`Problem`)."""
+    return invalid_text(exc.problem, language) if exc.problem is not None else str(exc)
+
+
 def error_text(exc: BaseException, language: str) -> str:
     """A clear message for an error that reached the user (secrets masked)."""
     return redactor(_error_text(exc, language))
@@ -213,7 +219,7 @@ def _error_text(exc: BaseException, language: str) -> str:
     if isinstance(exc, SecretStoreError):
         return t("err.keyring", language, detail=exc)
     if isinstance(exc, ConfigError):
-        return t("err.config", language, detail=exc)
+        return t("err.config", language, detail=config_error_text(exc, language))
     if isinstance(exc, BadUserAgent):
         return t("err.bad_user_agent", language)
     if isinstance(exc, TransientError):

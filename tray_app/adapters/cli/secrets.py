@@ -105,26 +105,28 @@ def cmd_secrets(cli: Cli, args: argparse.Namespace) -> int:
     return cmd_status(cli, args)
 
 
-def add_parser(sub: Any) -> None:
-    secrets = sub.add_parser(
-        "secrets", help="where secrets are kept: keyring, encrypted file, plain file"
+def add_parser(sub: Any, language: str) -> None:
+    def say(key: str) -> str:
+        return t(f"cli.{key}", language)
+
+    secrets = sub.add_parser("secrets", help=say("secrets"), description=say("secrets"))
+    actions = secrets.add_subparsers(dest="action", required=True, metavar=say("action"))
+    status = actions.add_parser(
+        "status", help=say("secrets.status"), description=say("secrets.status")
     )
-    actions = secrets.add_subparsers(dest="action", required=True)
-    status = actions.add_parser("status", help="the store in use and whether it is safe")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help=say("json"))
     new_key = actions.add_parser(
-        "new-key",
-        help="write a new key for the encrypted file (0600; never overwrites); - prints it",
+        "new-key", help=say("secrets.new_key"), description=say("secrets.new_key")
     )
-    new_key.add_argument("path")
+    new_key.add_argument("path", metavar=say("path"), help=say("secrets.new_key.path"))
     migrate = actions.add_parser(
-        "migrate", help="copy every secret to another store, check it, and use that store"
+        "migrate", help=say("secrets.migrate"), description=say("secrets.migrate")
     )
     kinds = [kind.value for kind in StoreKind]
-    migrate.add_argument("--to", required=True, choices=kinds)
     migrate.add_argument(
-        "--from", dest="source", choices=kinds, help="the store to copy from (default: in use)"
+        "--to", required=True, choices=kinds, metavar=say("store"), help=say("secrets.to")
     )
     migrate.add_argument(
-        "--delete-old", action="store_true", help="delete the secrets from the old store after"
+        "--from", dest="source", choices=kinds, metavar=say("store"), help=say("secrets.from")
     )
+    migrate.add_argument("--delete-old", action="store_true", help=say("secrets.delete_old"))

@@ -20,7 +20,7 @@ from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
 from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
-from tray_app.i18n.text import error_text, store_text
+from tray_app.i18n.text import config_error_text, error_text, store_text
 from tray_app.storage.settings import SettingsStore
 
 
@@ -76,24 +76,27 @@ class Report:
     start_at_login: list[str]
     child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
-    def problems(self, *, headless: bool) -> list[str]:
+    def problems(self, *, headless: bool, language: str) -> list[str]:
+        """Each as ``part: what is wrong``: the part is this report's name for it (for
+        scripts), the rest is for people, in their language."""
         found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
         if not headless and not self.menus:
-            found.append(f"tray: {self.tray_problem or 'no menu'}")
+            found.append(f"tray: {self.tray_problem or t('selfcheck.no_menu', language)}")
         if self.assets is None:
-            found.append("assets: the app icon is missing from the bundle")
+            found.append(f"assets: {t('selfcheck.no_icon', language)}")
         return found
 
 
 def _keyring(cli: Cli) -> tuple[str | None, str | None, SecretStoreCheck]:
-    """The store in use, after a read that proves it answers."""
+    """The store in use, after a read that proves it answers; else what is wrong, as
+    every other command says it."""
     try:
         secrets, info = cli.secrets()
         secrets.get("self-check")
     except (SecretStoreError, ConfigError) as exc:
         problem = error_text(exc, cli.language)
         check = SecretStoreCheck(None, None, None, None, None, False, problem, problem)
-        return None, str(exc), check
+        return None, problem, check
     json_info = info.as_json()
     check = SecretStoreCheck(
         kind=json_info["kind"],
@@ -142,7 +145,7 @@ def collect(cli: Cli) -> Report:
         settings = SettingsStore(paths.settings_file).load()
         transport, web_host = settings.transport, settings.web_host
     except ConfigError as exc:
-        transport = web_host = f"? ({exc})"
+        transport = web_host = f"? ({config_error_text(exc, cli.language)})"
     keyring_name, keyring_problem, secret_store = _keyring(cli)
     tray, tray_problem, menus, notifications = _tray(cli.language)
     return Report(
@@ -174,7 +177,7 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
     """Exit 1 when no keyring is usable, or (unless ``--headless``) the tray would
     have no menu."""
     report = collect(cli)
-    problems = report.problems(headless=args.headless)
+    problems = report.problems(headless=args.headless, language=cli.language)
     if args.json:
         cli.say(json.dumps({**asdict(report), "problems": problems}, ensure_ascii=False))
         return EXIT_FAILURE if problems else EXIT_OK

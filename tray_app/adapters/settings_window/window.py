@@ -372,7 +372,7 @@ class SettingsWindow:
     # ---- actions --------------------------------------------------------------------
 
     def save(self) -> bool:
-        errors = self.form.validate(self.values())
+        errors = self.form.validate(self.values(), self.language)
         for key, label in self.errors.items():
             label.configure(text=errors.get(key, ""), foreground="red")
         if errors:
@@ -602,7 +602,7 @@ class SettingsWindow:
         self.vars["transport"].set(self.form.store.load().transport)
 
     def save_quietly(self) -> bool:
-        errors = self.form.validate(self.values())
+        errors = self.form.validate(self.values(), self.language)
         if errors:
             return self.save()
         self.form.save(self.values())
