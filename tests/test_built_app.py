@@ -65,7 +65,8 @@ def test_self_check_in_a_desktop_session_reports_what_the_build_carries(
     assert code == 0, report["problems"]
     assert report["frozen"] is True and report["executable"] == str(exe)
     assert report["keyring"] == "keyring.backends.SecretService.Keyring"
-    assert report["tray_backend"] in ("pystray._appindicator", "pystray._gtk")
+    # the virtual desktop's tray (trayer) speaks only XEmbed: GtkStatusIcon, not AppIndicator
+    assert report["tray_backend"] == "tray_app.adapters.tray.status_icon"
     assert report["menus"] is True
     assert report["start_at_login"] == [str(exe)]  # the executable itself, no Python
     assert report["assets"] == str(exe.parent / "_internal" / "assets")

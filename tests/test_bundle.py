@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,45 @@ def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     code, _ = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring(), headless=True)
     assert code == 0
     code, report = check(monkeypatch, tmp_path, tray=good, keyring=None)
-    assert code == 1 and str(report["problems"]).startswith("['keyring: no usable keyring")
+    assert code == 1 and str(report["problems"]).startswith(
+        "['keyring: Нет безопасного хранилища секретов (keyring): no usable keyring"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ["Нет безопасного", "меню не будет", "значка приложения нет", "не файл настроек"]),
+        ("en", ["No secure secret", "no menu", "the app icon is missing", "not a valid settings"]),
+    ],
+)
+def test_self_check_json_tells_people_in_their_language(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, language: str, words: list[str]
+) -> None:
+    """What is for people (each problem, a settings file that cannot be read) is in
+    the user's language; the parts' names before each problem stay for scripts."""
+    from keyring.backends import fail
+
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: ("pystray._xorg", None, False, False))
+    monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "nowhere" / name)
+
+    def report() -> tuple[int, dict[str, Any]]:
+        out = io.StringIO()
+        cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+        code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
+        return code, dict(json.loads(out.getvalue()))
+
+    keyring, menu, icon, settings = words
+    code, found = report()
+    problems = found["problems"]
+    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
+    assert keyring in problems[0] and menu in problems[1] and icon in problems[2]
+    assert keyring in found["keyring_problem"]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text("{", encoding="utf-8")
+    code, found = report()
+    assert code == 1 and settings in found["transport"] and settings in found["problems"][0]
 
 
 def test_self_check_for_people_names_each_part(

@@ -96,13 +96,14 @@ class Service:
         runtime = self.runtime
         settings = runtime.settings()
         log.info(
-            "HH Raiser %s started: transport %s (%s), keyring %s, settings %s, history %s",
+            "HH Raiser %s started: transport %s (%s), secrets %s (%s), settings %s, history %s",
             __version__,
             settings.transport,
             runtime.endpoints.web_url(settings.web_host)
             if settings.transport == TransportKind.WEB
             else runtime.endpoints.api,
-            runtime.secrets.backend_name,
+            runtime.secret_store.kind,
+            runtime.secret_store.where,
             runtime.paths.settings_file,
             runtime.paths.history_file,
         )

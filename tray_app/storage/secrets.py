@@ -1,4 +1,5 @@
-"""Secrets in the OS keyring (service ``hh-raiser``), never in a plain file.
+"""Secrets in the OS keyring (service ``hh-raiser``), never in a plain file unless
+the user chose one (:mod:`tray_app.storage.secret_choice` picks the backend).
 
 The OAuth pair is stored as ONE keyring entry so that saving a rotated pair is a
 single atomic write: a crash leaves the old pair or the new one, never a mix.
@@ -35,12 +36,18 @@ def secret_size(value: str) -> int:
     return len(value.encode("utf-16-le"))
 
 
-def check_backend(backend: KeyringBackend) -> KeyringBackend:
-    """Refuses backends that store nothing or store plain text."""
+def check_backend(backend: KeyringBackend, *, allow_plain: bool = False) -> KeyringBackend:
+    """Refuses backends that store nothing or store plain text. ``allow_plain`` lets
+    HH Raiser's own plain file through, and only when the user chose it."""
     module = type(backend).__module__
     name = f"{module}.{type(backend).__name__}"
     if module.startswith("keyrings.alt") or "Plaintext" in name:
         raise NoKeyringError(f"refusing the plain-text keyring backend {name}")
+    if getattr(backend, "plain_text", False) and not allow_plain:
+        raise NoKeyringError(
+            f"refusing the plain-text backend {name}: it is used only when chosen "
+            "(HH_RAISER_SECRET_STORE=plain-file)"
+        )
     if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
         raise NoKeyringError(f"no usable keyring backend ({name})")
     inner = getattr(backend, "backends", None)
@@ -52,9 +59,25 @@ def check_backend(backend: KeyringBackend) -> KeyringBackend:
 class SecretStore:
     """Named secrets of this app in one keyring service."""
 
-    def __init__(self, backend: KeyringBackend | None = None, service: str = APP_ID) -> None:
-        self._backend = check_backend(backend or keyring.get_keyring())
+    def __init__(
+        self,
+        backend: KeyringBackend | None = None,
+        service: str = APP_ID,
+        *,
+        allow_plain: bool = False,
+    ) -> None:
+        self._backend = check_backend(backend or keyring.get_keyring(), allow_plain=allow_plain)
         self.service = service
+
+    @property
+    def backend(self) -> KeyringBackend:
+        return self._backend
+
+    def names(self) -> list[str] | None:
+        """Every name stored, where the backend can list them (a secrets file); None
+        for the OS keyrings, whose API cannot."""
+        lister = getattr(self._backend, "names", None)
+        return list(lister(self.service)) if callable(lister) else None
 
     @property
     def backend_name(self) -> str:

@@ -22,8 +22,12 @@ from tray_app.adapters.bundle import open_in_browser
 from tray_app.adapters.control import InstanceUnavailable, NotHHRaiser
 from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.engine import EngineOptions
+from tray_app.core.models import StoreKind
 from tray_app.i18n import t
 from tray_app.storage.paths import AppPaths, app_paths
+from tray_app.storage.secret_choice import StoreInfo, open_chosen
+from tray_app.storage.secrets import SecretStore
+from tray_app.storage.settings import SettingsStore
 from tray_app.wiring import Runtime, build_runtime
 
 EXIT_OK = 0
@@ -65,6 +69,7 @@ class Cli:
     exit_at_once: bool = False
     """Set by a command whose GUI toolkit may hang the interpreter's exit (the sign-in
     window: WebKitGTK's threads); the real process then ends as soon as it returns."""
+    warned_unsafe: bool = False  # said once per command, however often it opens the store
     log_json: bool = False
     """``--log-format json``: what would be printed becomes a log line too, so every
     line the process writes is JSON (on stderr, with the log)."""
@@ -87,11 +92,31 @@ class Cli:
 
     def runtime(self, *, long_running: bool = False) -> Runtime:
         """One-shot commands skip the server-clock calibration probes (seconds)."""
-        return build_runtime(
+        runtime = build_runtime(
             self.environ,
             keyring_backend=self.keyring_backend,
             engine_options=EngineOptions(calibrate=long_running),
         )
+        self.warn_unsafe(runtime.secret_store)
+        return runtime
+
+    def secrets(self) -> tuple[SecretStore, StoreInfo]:
+        """The chosen secret store, for a command that needs no runtime."""
+        settings = SettingsStore(self.paths.settings_file).load()
+        store, info = open_chosen(self.paths, self.environ, settings, self.keyring_backend)
+        self.warn_unsafe(info)
+        return store, info
+
+    def warn_unsafe(self, info: StoreInfo) -> None:
+        """A store the user chose but that is not safe is said on every start, on
+        stderr (the log has it too): plain text, or a key others can read."""
+        if self.warned_unsafe:
+            return
+        self.warned_unsafe = not info.safe
+        if info.kind == StoreKind.PLAIN_FILE:
+            self.complain(t("secrets.plain_warning", self.language, path=info.where))
+        if info.key_exposed and info.key is not None:
+            self.complain(t("secrets.key_exposed", self.language, path=info.key.path))
 
 
 def notify_instance(cli: Cli, what: str) -> None:

@@ -25,25 +25,29 @@ from tray_app.i18n import t
 from tray_app.storage.lock import InstanceLock
 
 
-def add_parser(sub: Any) -> None:
-    service = sub.add_parser(
-        "service",
-        help="run as a systemd user service (Linux): restarts on failure, starts at boot",
-    )
-    actions = service.add_subparsers(dest="action", required=True)
+def add_parser(sub: Any, language: str) -> None:
+    def say(key: str) -> str:
+        return t(f"cli.{key}", language)
+
+    service = sub.add_parser("service", help=say("service"), description=say("service"))
+    actions = service.add_subparsers(dest="action", required=True, metavar=say("action"))
     install = actions.add_parser(
-        "install", help="write ~/.config/systemd/user/hh-raiser.service, enable and start it"
+        "install", help=say("service.install"), description=say("service.install")
     )
     install.add_argument(
-        "--log-format", choices=LOG_FORMATS, default="text", help="the journal's format"
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        metavar=say("format"),
+        help=say("service.log_format"),
     )
     install.add_argument(
-        "--replace-autostart",
-        action="store_true",
-        help="turn start at login off: the service replaces it",
+        "--replace-autostart", action="store_true", help=say("service.replace_autostart")
     )
-    actions.add_parser("uninstall", help="stop, disable and remove the service")
-    actions.add_parser("status", help="the service's state: enabled, running, linger")
+    actions.add_parser(
+        "uninstall", help=say("service.uninstall"), description=say("service.uninstall")
+    )
+    actions.add_parser("status", help=say("service.status"), description=say("service.status"))
 
 
 def _service(cli: Cli) -> OsService | None:

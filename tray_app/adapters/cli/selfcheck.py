@@ -1,6 +1,7 @@
 """``hh-raiser self-check``: what this installation (or built executable) really
-uses — keyring backend, tray backend, menus, notifications, the sign-in window, paths —
-so a user's report says it, and a build can be checked before it ships."""
+uses — the secret store (and whether it is safe), tray backend, menus, notifications,
+the sign-in window, paths — so a user's report says it, and a build can be checked
+before it ships."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
 from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
-from tray_app.storage.secrets import SecretStore
+from tray_app.i18n.text import config_error_text, error_text, store_text
 from tray_app.storage.settings import SettingsStore
 
 
@@ -36,6 +37,22 @@ class SignInWindowCheck:
 
 
 @dataclass(frozen=True)
+class SecretStoreCheck:
+    """The store in use (``secrets status`` says the same): its kind, how it was
+    chosen, where it is, and whether it is safe; ``problem`` (in the user's
+    language) why it cannot be used, and what to do."""
+
+    kind: str | None
+    chosen_by: str | None
+    where: str | None
+    key_from: str | None
+    key_file: str | None
+    safe: bool
+    text: str  # the line self-check prints
+    problem: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     version: str
     frozen: bool
@@ -44,6 +61,7 @@ class Report:
     system: str
     keyring: str | None
     keyring_problem: str | None
+    secret_store: SecretStoreCheck
     tray_backend: str | None
     tray_problem: str | None
     menus: bool
@@ -58,23 +76,39 @@ class Report:
     start_at_login: list[str]
     child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
-    def problems(self, *, headless: bool) -> list[str]:
+    def problems(self, *, headless: bool, language: str) -> list[str]:
+        """Each as ``part: what is wrong``: the part is this report's name for it (for
+        scripts), the rest is for people, in their language."""
         found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
         if not headless and not self.menus:
-            found.append(f"tray: {self.tray_problem or 'no menu'}")
+            found.append(f"tray: {self.tray_problem or t('selfcheck.no_menu', language)}")
         if self.assets is None:
-            found.append("assets: the app icon is missing from the bundle")
+            found.append(f"assets: {t('selfcheck.no_icon', language)}")
         return found
 
 
-def _keyring(cli: Cli) -> tuple[str | None, str | None]:
-    """The backend in use, after a read that proves it answers."""
+def _keyring(cli: Cli) -> tuple[str | None, str | None, SecretStoreCheck]:
+    """The store in use, after a read that proves it answers; else what is wrong, as
+    every other command says it."""
     try:
-        secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
+        secrets, info = cli.secrets()
         secrets.get("self-check")
-    except SecretStoreError as exc:
-        return None, str(exc)
-    return secrets.backend_name, None
+    except (SecretStoreError, ConfigError) as exc:
+        problem = error_text(exc, cli.language)
+        check = SecretStoreCheck(None, None, None, None, None, False, problem, problem)
+        return None, problem, check
+    json_info = info.as_json()
+    check = SecretStoreCheck(
+        kind=json_info["kind"],
+        chosen_by=json_info["chosen_by"],
+        where=info.where,
+        key_from=json_info["key_from"],
+        key_file=json_info["key_file"],
+        safe=info.safe,
+        text=store_text(info, cli.language),
+        problem=None,
+    )
+    return secrets.backend_name, None, check
 
 
 def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
@@ -111,8 +145,8 @@ def collect(cli: Cli) -> Report:
         settings = SettingsStore(paths.settings_file).load()
         transport, web_host = settings.transport, settings.web_host
     except ConfigError as exc:
-        transport = web_host = f"? ({exc})"
-    keyring_name, keyring_problem = _keyring(cli)
+        transport = web_host = f"? ({config_error_text(exc, cli.language)})"
+    keyring_name, keyring_problem, secret_store = _keyring(cli)
     tray, tray_problem, menus, notifications = _tray(cli.language)
     return Report(
         version=__version__,
@@ -122,6 +156,7 @@ def collect(cli: Cli) -> Report:
         system=f"{platform.system()} {platform.release()} {platform.machine()}",
         keyring=keyring_name,
         keyring_problem=keyring_problem,
+        secret_store=secret_store,
         tray_backend=tray,
         tray_problem=tray_problem,
         menus=menus,
@@ -142,18 +177,19 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
     """Exit 1 when no keyring is usable, or (unless ``--headless``) the tray would
     have no menu."""
     report = collect(cli)
-    problems = report.problems(headless=args.headless)
+    problems = report.problems(headless=args.headless, language=cli.language)
     if args.json:
         cli.say(json.dumps({**asdict(report), "problems": problems}, ensure_ascii=False))
         return EXIT_FAILURE if problems else EXIT_OK
     lang = cli.language
     yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
     window = report.sign_in_window
+    store = report.secret_store
     rows: list[tuple[str, Any]] = [
         ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
         ("executable", report.executable),
         ("system", f"{report.system}, Python {report.python}"),
-        ("keyring", report.keyring or f"{no}: {report.keyring_problem}"),
+        ("keyring", report.secret_store.text if report.keyring else f"{no}: {store.problem}"),
         ("tray", report.tray_backend or no),
         ("menus", yes if report.menus else f"{no}: {report.tray_problem}"),
         ("notifications", yes if report.notifications else no),

@@ -28,12 +28,13 @@ from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
 from tray_app.adapters.web_window import launch_window
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
-from tray_app.core.models import TokenPair, TransportKind
+from tray_app.core.models import StoreKind, TokenPair, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secret_choice import STORE_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
@@ -178,6 +179,7 @@ def demo_world(
         OAUTH_URL_ENV: sim.url,
         WEB_URL_ENV: sim.url,
         TELEGRAM_URL_ENV: phone.url,
+        STORE_ENV: StoreKind.KEYRING,  # the fake secrets stay in memory, whatever the user chose
     }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
     SettingsStore(demo.paths.settings_file).update(

@@ -21,15 +21,16 @@ from pathlib import Path
 from tray_app import APP_NAME
 from tray_app.adapters.autostart.linux import config_home
 from tray_app.storage.atomic import write_atomic
+from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secret_choice import KEY_FILE_ENV, KEY_NAME, STORE_ENV
 
 UNIT_NAME = "hh-raiser.service"
-CREDENTIAL = "hh-raiser-secrets-key"
+CREDENTIAL = KEY_NAME
 """The systemd credential the encrypted secret store reads its key from
 (``$CREDENTIALS_DIRECTORY/hh-raiser-secrets-key``)."""
-SECRETS_KEY_FILE_ENV = "HH_RAISER_SECRETS_KEY_FILE"
 PASSED_ENV = (
-    "HH_RAISER_HOME",
-    "HH_RAISER_SECRET_STORE",
+    HOME_ENV,
+    STORE_ENV,
     "HH_RAISER_API_URL",
     "HH_RAISER_OAUTH_URL",
     "HH_RAISER_WEB_URL",
@@ -39,7 +40,7 @@ PASSED_ENV = (
 """The app's own variables, copied into the unit as they are set at install time (a
 service does not see the shell's environment). Proxy variables are not copied: their
 URL may hold a password, and the unit is a plain file."""
-PATH_ENV = ("HH_RAISER_HOME",)  # made absolute: the service starts in another folder
+PATH_ENV = (HOME_ENV,)  # made absolute: the service starts in another folder
 WATCHDOG_SECONDS = 600
 """Twice the longest a job of the scheduler can take when hh.ru answers nothing:
 every request waits its timeout and is retried (a raise and its two re-reads, about
@@ -136,7 +137,7 @@ def unit_spec(
             )
     if launch[1:3] == ["-m", "tray_app"] and environ.get("PYTHONPATH"):
         environment["PYTHONPATH"] = environ["PYTHONPATH"]  # a checkout, not installed
-    key = environ.get(SECRETS_KEY_FILE_ENV)
+    key = environ.get(KEY_FILE_ENV)
     key_file = Path(os.path.abspath(os.path.expanduser(key))) if key else None
     return UnitSpec(command, environment, key_file)
 
