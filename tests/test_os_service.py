@@ -36,9 +36,7 @@ from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.paths import app_paths
 
 from .conftest import CHAT, in_ci, make_runtime, wait_until
-from .test_cli_integration import A, env, hh, import_tokens, require_secret_service
-
-__all__ = ["env"]  # a fixture shared with the command's own tests
+from .test_cli_integration import A, hh
 
 REPO = Path(__file__).resolve().parent.parent
 TRICKY = "My Apps 100%h $HOME «Мои»"  # a space, a specifier (%h), a variable, not ASCII
@@ -337,7 +335,31 @@ class UserManager:
 
 
 @pytest.fixture
-def user_manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
+def server(tmp_path: Path, sim: HHSimulator, tg: TelegramSimulator) -> dict[str, str]:
+    """A server's shell: no D-Bus session (so no keyring), the app's home, the
+    simulators; the secrets in the encrypted file, its key in a file of the user's."""
+    kept = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DBUS_SESSION_BUS_ADDRESS" and not k.startswith(("XDG_", "HH_RAISER_"))
+    }
+    return {
+        **kept,
+        "HH_RAISER_HOME": str(tmp_path / "home"),
+        "HH_RAISER_API_URL": sim.url,
+        "HH_RAISER_OAUTH_URL": sim.url,
+        "HH_RAISER_WEB_URL": sim.url,
+        "HH_RAISER_TELEGRAM_URL": tg.url,
+        "HH_RAISER_TIMEOUT": "30",  # a raise hh.ru holds is not cut short by the timeout
+        "HH_RAISER_SECRET_STORE": "encrypted-file",
+        "HH_RAISER_SECRETS_KEY_FILE": str(tmp_path / TRICKY / "secrets key"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def user_manager(server: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
     need("systemctl")
     need("unshare")
     if not Path("/usr/lib/systemd/systemd").exists() or os.geteuid() != 0:
@@ -355,9 +377,6 @@ def user_manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
         out = manager.process.stdout.read() if manager.process.stdout else ""
         shutil.rmtree(runtime, ignore_errors=True)
         pytest.skip(f"systemd --user cannot run here: {out.strip() or 'it exited'}")
-    # the keyring's session bus, as a desktop session tells its user manager
-    bus = f"DBUS_SESSION_BUS_ADDRESS={env['DBUS_SESSION_BUS_ADDRESS']}"
-    assert manager.systemctl("set-environment", bus).returncode == 0
     try:
         yield manager
     finally:
@@ -365,31 +384,46 @@ def user_manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
+def accepted(sim: HHSimulator) -> int:
+    return len([p for p in sim.publishes if p.accepted])
+
+
 @pytest.mark.integration
 def test_the_service_under_a_real_systemd_user_manager(
-    env: dict[str, str],
+    server: dict[str, str],
     sim: HHSimulator,
     tg: TelegramSimulator,
     tmp_path: Path,
     user_manager: UserManager,
 ) -> None:
-    require_secret_service()
-    import_tokens(env, sim, tmp_path, telegram_token=tg.token, chat_id=CHAT)
+    """A server without D-Bus: the key comes to the service as a systemd credential.
+    Installed, ready (notify), raising with refreshed tokens; one instance; a raise
+    that hangs gets the process killed by the watchdog and restarted, and the new
+    process works with the rotated tokens; uninstalled. No secret in plain text."""
+    script = launcher(tmp_path / TRICKY)
+    env = {
+        **server,
+        "XDG_RUNTIME_DIR": user_manager.environ["XDG_RUNTIME_DIR"],
+        "XDG_CONFIG_HOME": user_manager.environ["XDG_CONFIG_HOME"],
+        "APPIMAGE": str(script),  # launch_command: this one executable
+    }
+    key = Path(env["HH_RAISER_SECRETS_KEY_FILE"])
+    assert hh(env, "secrets", "new-key", str(key)).returncode == 0
+    imported = sim.issue_tokens()
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        f"ACCESS_TOKEN={imported.access_token}\nREFRESH_TOKEN={imported.refresh_token}\n"
+        f"TELEGRAM_TOKEN={tg.token}\nCHAT_ID={CHAT}\nCONTACT_EMAIL=server@example.com\n"
+    )
+    assert hh(env, "import-env", str(dotenv)).returncode == 0
+    assert hh(env, "config", "set", "margin_seconds", "0").returncode == 0
+    dotenv.unlink()
     sim.config.cooldown = 3600
     for resume_id in sim.resumes:
         sim.open_window(resume_id, in_seconds=3600)
     sim.make_due(A)
-    key = tmp_path / TRICKY / "secrets key"
-    script = launcher(tmp_path / TRICKY)
-    key.write_bytes(os.urandom(32))
-    env = {
-        **env,
-        "HH_RAISER_TIMEOUT": "30",  # a raise hh.ru holds is not cut short by the timeout
-        "XDG_RUNTIME_DIR": user_manager.environ["XDG_RUNTIME_DIR"],
-        "XDG_CONFIG_HOME": user_manager.environ["XDG_CONFIG_HOME"],
-        "APPIMAGE": str(script),  # launch_command: this one executable
-        "HH_RAISER_SECRETS_KEY_FILE": str(key),
-    }
+    sim.expire_all_tokens()  # the service's first act is a refresh
+
     installed = hh(env, "service", "install")
     log_file = app_paths(env).log_file
     assert installed.returncode == 0, installed.stderr + user_manager.why(log_file)
@@ -397,13 +431,13 @@ def test_the_service_under_a_real_systemd_user_manager(
     # Type=notify: "active" only once READY=1 came; STATUS= shows in systemctl
     assert user_manager.systemctl("is-active", UNIT_NAME).stdout.strip() == "active"
     assert user_manager.show("WatchdogUSec") == "10min"
-    wait_until(lambda: any(p.accepted for p in sim.publishes), 30)
+    wait_until(lambda: accepted(sim) == 1, 30)
     wait_until(lambda: "Следующее поднятие" in user_manager.show("StatusText"), 10)
     status = hh(env, "service", "status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert "Работает: active" in status.stdout and "Включена: enabled" in status.stdout
     assert exec_line([str(script)]) in status.stdout and not status.stderr
-    # the key reached the service as the systemd credential the secret store reads
+    # the key reached the service as the systemd credential, the store's only key source
     pid = int(user_manager.show("MainPID"))
     service_env = dict(
         item.split("=", 1)
@@ -413,9 +447,10 @@ def test_the_service_under_a_real_systemd_user_manager(
     # read as the service sees its files (its mount namespace is not this one's)
     credentials = Path(f"/proc/{pid}/root{service_env['CREDENTIALS_DIRECTORY']}")
     assert (credentials / "hh-raiser-secrets-key").read_bytes() == key.read_bytes()
-    assert service_env["HH_RAISER_HOME"] == env["HH_RAISER_HOME"]
-    assert service_env["DBUS_SESSION_BUS_ADDRESS"] == env["DBUS_SESSION_BUS_ADDRESS"]
     assert "HH_RAISER_SECRETS_KEY_FILE" not in service_env
+    assert "DBUS_SESSION_BUS_ADDRESS" not in service_env
+    assert service_env["HH_RAISER_HOME"] == env["HH_RAISER_HOME"]
+    assert service_env["HH_RAISER_SECRET_STORE"] == "encrypted-file"
     # one instance: the service holds the lock
     second = hh(env, "run", "--headless", timeout=20)
     assert second.returncode == 5
@@ -429,10 +464,11 @@ def test_the_service_under_a_real_systemd_user_manager(
     history = app_paths(env).history_file
     raised_lines = history.read_text().count('"raised"')
     hold = 12.0
+    sim.expire_all_tokens()  # the new process must refresh with the rotated token
     sim.inject("hold", "/resumes/", method="POST", seconds=hold)
     sim.make_due(A)
     held_from = time.monotonic()
-    raised_before = len([p for p in sim.publishes if p.accepted])
+    raised_before = accepted(sim)
     stuck = subprocess.Popen(
         [sys.executable, "-m", "tray_app", "raise-now", "--resume", A],
         env=env,
@@ -447,10 +483,12 @@ def test_the_service_under_a_real_systemd_user_manager(
         # request (read back at start), or its own raise if it came first; never two
         wait_until(lambda: history.read_text().count('"raised"') > raised_lines, 30)
         time.sleep(max(0.0, held_from + hold + 1 - time.monotonic()))
-        assert len([p for p in sim.publishes if p.accepted]) == raised_before + 1
+        assert accepted(sim) == raised_before + 1
     finally:
         stuck.send_signal(signal.SIGTERM)
         stuck.wait(30)
+    refreshes = [c for c in sim.calls("POST", "/token") if "refresh_token" in str(c.form)]
+    assert len(refreshes) >= 2  # before the first raise, and by the restarted process
     # uninstall: stopped, disabled, gone
     pid = int(user_manager.show("MainPID"))
     removed = hh(env, "service", "uninstall")
@@ -459,3 +497,12 @@ def test_the_service_under_a_real_systemd_user_manager(
     assert user_manager.systemctl("is-active", UNIT_NAME).stdout.strip() in ("inactive", "")
     last_pid = int(user_manager.show("MainPID") or 0)
     assert last_pid == 0 and not Path(f"/proc/{pid}").exists()
+    # no secret in plain text in any file the app or the unit wrote
+    secrets = [imported.access_token, imported.refresh_token, tg.token.split(":", 1)[1]]
+    secrets += [v for t in sim.tokens.values() for v in (t.access_token, t.refresh_token)]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != key]
+    assert any(p.name.endswith(".log") for p in written)
+    for path in written:
+        text = path.read_text(errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{secret[:6]}… in {path}"
