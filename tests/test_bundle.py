@@ -96,19 +96,58 @@ NO_SCREEN = TrayCheck(None, None, False, False, display=False)
 
 def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     code, report = check(monkeypatch, tmp_path, tray=GOOD, keyring=MemoryKeyring())
-    assert code == 0 and report["problems"] == []
+    assert code == 0 and report["problems"] == [] and report["fixes"] == {}
     assert report["keyring"] == "tray_app.storage.memory_keyring.MemoryKeyring"
     assert report["assets"] == str(ROOT / "assets")
     code, report = check(monkeypatch, tmp_path, tray=MENULESS, keyring=MemoryKeyring())
-    assert code == 1 and [p["line"] for p in report["problems"]] == ["menus"]
-    assert LINUX_INSTALL in str(report["problems"])  # the fix: what to install
+    assert code == 1 and report["problems"] == ["tray: no menu: install PyGObject"]
+    assert LINUX_INSTALL in report["fixes"]["tray"]  # the fix: what to install
     code, _ = check(monkeypatch, tmp_path, tray=MENULESS, keyring=MemoryKeyring(), headless=True)
     assert code == 0
     code, report = check(monkeypatch, tmp_path, tray=GOOD, keyring=None)
-    (problem,) = report["problems"]
-    assert code == 1 and problem["line"] == "keyring"
-    assert problem["problem"].startswith("no usable keyring")
-    assert "sudo apt install gnome-keyring" in problem["fix"]
+    assert code == 1 and str(report["problems"]).startswith(
+        "['keyring: Нет безопасного хранилища секретов (keyring): no usable keyring"
+    )
+    assert "gnome-keyring" in report["fixes"]["keyring"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ["Нет безопасного", "меню не будет", "значка приложения нет", "не файл настроек"]),
+        ("en", ["No secure secret", "no menu", "the app icon is missing", "not a valid settings"]),
+    ],
+)
+def test_self_check_json_tells_people_in_their_language(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, language: str, words: list[str]
+) -> None:
+    """What is for people (each problem, a settings file that cannot be read) is in
+    the user's language; the parts' names before each problem stay for scripts."""
+    from keyring.backends import fail
+
+    menuless = TrayCheck("pystray._xorg", None, False, False)
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: menuless)
+    monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "nowhere" / name)
+
+    def report() -> tuple[int, dict[str, Any]]:
+        out = io.StringIO()
+        cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+        code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
+        return code, dict(json.loads(out.getvalue()))
+
+    keyring, menu, icon, settings = words
+    code, found = report()
+    problems = found["problems"]
+    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
+    assert keyring in problems[0] and menu in problems[1] and icon in problems[2]
+    assert keyring in found["keyring_problem"]
+    assert list(found["fixes"]) == ["keyring", "tray", "assets"]
+    assert "./scripts/build" in found["fixes"]["assets"]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text("{", encoding="utf-8")
+    code, found = report()
+    assert code == 1 and settings in found["transport"] and settings in found["problems"][0]
 
 
 def test_no_screen_is_information_not_a_failed_check(
@@ -139,19 +178,24 @@ def test_each_failed_line_says_what_to_do_and_the_verdict_names_the_lines(
     lines = text.splitlines()
 
     def fix_under(label: str) -> str:
+        """The ✗ line right under the line, with the lines that continue it."""
         at = next(i for i, line in enumerate(lines) if line.startswith(f"{label}: "))
-        assert lines[at + 1].startswith("  ✗ Что сделать: "), lines[at : at + 2]
-        return lines[at + 1]
+        assert lines[at + 1].startswith("  ✗ "), lines[at : at + 2]
+        block = [lines[at + 1]]
+        block += [line for line in lines[at + 2 :] if line.startswith("    ")][:20]
+        return "\n".join(block)
 
-    assert "no usable keyring backend" in next(ln for ln in lines if ln.startswith("Хранилище"))
-    assert "sudo apt install gnome-keyring" in fix_under("Хранилище секретов")
+    assert "Хранилище секретов: нет" in lines
+    keyring = fix_under("Хранилище секретов")
+    assert "no usable keyring backend" in keyring and "gnome-keyring" in keyring
+    assert "hh-raiser secrets new-key" in keyring  # a server's way too, as every command says
     assert LINUX_INSTALL in fix_under("Меню у значка")
     assert "./scripts/build" in fix_under("Значки приложения")
     assert lines[-1] == (
         "Не в порядке (3): «Хранилище секретов», «Меню у значка», «Значки приложения». "
         "Что сделать — в строке «✗» под каждой."
     )
-    assert sum("✗" in line for line in lines) == 3 + 1  # three fixes and the verdict
+    assert sum(line.startswith("  ✗ ") for line in lines) == 3
 
 
 def check_text(

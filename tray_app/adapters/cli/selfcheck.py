@@ -1,9 +1,10 @@
 """``hh-raiser self-check``: what this installation (or built executable) really
-uses — keyring backend, tray backend, menus, notifications, the sign-in window, paths —
-so a user's report says it, and a build can be checked before it ships.
+uses — the secret store (and whether it is safe), tray backend, menus, notifications,
+the sign-in window, paths — so a user's report says it, and a build can be checked
+before it ships.
 
-A line that fails says what is wrong and what to do about it, and the verdict names
-the lines that failed. What is merely absent where it is not needed (no screen on a
+A line that fails says what to do about it right under it, and the verdict names the
+lines that failed. What is merely absent where it is not needed (no screen on a
 server: no tray icon, no sign-in window) is information, not a failure."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tray_app.adapters.tray.app import LINUX_INSTALL
 from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
-from tray_app.storage.secrets import SecretStore
+from tray_app.i18n.text import config_error_text, error_text, store_text
 from tray_app.storage.settings import SettingsStore
 
 
@@ -52,13 +53,34 @@ class TrayCheck:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A failed line: its key (as in the report and the ``selfcheck.*`` labels), what
-    is wrong, and what to do about it."""
+class Failed:
+    """A failed part: its name for scripts (``keyring``, ``tray``, ``assets``), what
+    is wrong and what to do, both in the user's language."""
 
-    line: str
+    part: str
     problem: str
     fix: str
+
+    @property
+    def line(self) -> str:
+        """The line of the text report it belongs under."""
+        return "menus" if self.part == "tray" else self.part
+
+
+@dataclass(frozen=True)
+class SecretStoreCheck:
+    """The store in use (``secrets status`` says the same): its kind, how it was
+    chosen, where it is, and whether it is safe; ``problem`` (in the user's
+    language) why it cannot be used, and what to do."""
+
+    kind: str | None
+    chosen_by: str | None
+    where: str | None
+    key_from: str | None
+    key_file: str | None
+    safe: bool
+    text: str  # the line self-check prints
+    problem: str | None
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,7 @@ class Report:
     system: str
     keyring: str | None
     keyring_problem: str | None
+    secret_store: SecretStoreCheck
     tray_backend: str | None
     tray_problem: str | None
     menus: bool
@@ -85,32 +108,50 @@ class Report:
     start_at_login: list[str]
     child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
-    def problems(self, *, headless: bool, language: str) -> list[Problem]:
-        """A missing keyring, a tray without a menu on a screen (not ``headless``), a
-        bundle without its icon. A server's missing screen is none of them."""
+    def failed(self, *, headless: bool, language: str) -> list[Failed]:
+        """No usable secret store; a tray with no menu on this screen (unless
+        ``headless``); a bundle without its icon. No screen at all is none of them."""
         found = []
         if self.keyring is None:
-            fix = "keyring_plaintext" if "plain-text" in str(self.keyring_problem) else "keyring"
-            found.append(
-                Problem("keyring", str(self.keyring_problem), t(f"selfcheck.fix.{fix}", language))
-            )
+            problem = str(self.keyring_problem)  # it says what to do itself
+            found.append(Failed("keyring", problem, problem))
         if not headless and self.display and not self.menus:
+            problem = self.tray_problem or t("selfcheck.no_menu", language)
             fix = t("selfcheck.fix.menus", language, command=LINUX_INSTALL)
-            found.append(Problem("menus", t("selfcheck.problem.menus", language), fix))
+            found.append(Failed("tray", problem, fix))
         if self.assets is None:
-            missing = t("selfcheck.problem.assets", language)
-            found.append(Problem("assets", missing, t("selfcheck.fix.assets", language)))
+            fix = t("selfcheck.fix.assets", language)
+            found.append(Failed("assets", t("selfcheck.no_icon", language), fix))
         return found
 
+    def problems(self, *, headless: bool, language: str) -> list[str]:
+        """Each as ``part: what is wrong``: the part is this report's name for it (for
+        scripts), the rest is for people, in their language."""
+        return [f"{f.part}: {f.problem}" for f in self.failed(headless=headless, language=language)]
 
-def _keyring(cli: Cli) -> tuple[str | None, str | None]:
-    """The backend in use, after a read that proves it answers."""
+
+def _keyring(cli: Cli) -> tuple[str | None, str | None, SecretStoreCheck]:
+    """The store in use, after a read that proves it answers; else what is wrong, as
+    every other command says it."""
     try:
-        secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
+        secrets, info = cli.secrets()
         secrets.get("self-check")
-    except SecretStoreError as exc:
-        return None, str(exc)
-    return secrets.backend_name, None
+    except (SecretStoreError, ConfigError) as exc:
+        problem = error_text(exc, cli.language)
+        check = SecretStoreCheck(None, None, None, None, None, False, problem, problem)
+        return None, problem, check
+    json_info = info.as_json()
+    check = SecretStoreCheck(
+        kind=json_info["kind"],
+        chosen_by=json_info["chosen_by"],
+        where=info.where,
+        key_from=json_info["key_from"],
+        key_file=json_info["key_file"],
+        safe=info.safe,
+        text=store_text(info, cli.language),
+        problem=None,
+    )
+    return secrets.backend_name, None, check
 
 
 def _tray(language: str) -> TrayCheck:
@@ -149,8 +190,8 @@ def collect(cli: Cli) -> Report:
         settings = SettingsStore(paths.settings_file).load()
         transport, web_host = settings.transport, settings.web_host
     except ConfigError as exc:
-        transport = web_host = f"? ({exc})"
-    keyring_name, keyring_problem = _keyring(cli)
+        transport = web_host = f"? ({config_error_text(exc, cli.language)})"
+    keyring_name, keyring_problem, secret_store = _keyring(cli)
     tray = _tray(cli.language)
     return Report(
         version=__version__,
@@ -160,6 +201,7 @@ def collect(cli: Cli) -> Report:
         system=f"{platform.system()} {platform.release()} {platform.machine()}",
         keyring=keyring_name,
         keyring_problem=keyring_problem,
+        secret_store=secret_store,
         tray_backend=tray.backend,
         tray_problem=tray.problem,
         menus=tray.menus,
@@ -178,28 +220,37 @@ def collect(cli: Cli) -> Report:
 
 
 def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
-    """Exit 1 when no keyring is usable, the tray on this screen would have no menu
-    (unless ``--headless``), or the bundle lacks its icon."""
+    """Exit 1 when no secret store is usable, the tray on this screen would have no
+    menu (unless ``--headless``), or the bundle lacks its icon."""
     report = collect(cli)
     lang = cli.language
-    problems = report.problems(headless=args.headless, language=lang)
+    failed = report.failed(headless=args.headless, language=lang)
     if args.json:
-        document = {**asdict(report), "problems": [asdict(p) for p in problems]}
+        document = {
+            **asdict(report),
+            "problems": report.problems(headless=args.headless, language=lang),
+            "fixes": {f.part: f.fix for f in failed},
+        }
         cli.say(json.dumps(document, ensure_ascii=False))
-        return EXIT_FAILURE if problems else EXIT_OK
+        return EXIT_FAILURE if failed else EXIT_OK
     yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
     window = report.sign_in_window
+    store = report.secret_store
     if report.menus:
         menus = yes
     elif report.display:
-        menus = f"{no}: {t('selfcheck.problem.menus', lang)}"
+        menus = f"{no}: {t('selfcheck.no_menu', lang)}"
     else:
         menus = t("selfcheck.no_display", lang)
+    fixes = {f.line: f.fix for f in failed}
     rows: list[tuple[str, Any]] = [
         ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
         ("executable", report.executable),
         ("system", f"{report.system}, Python {report.python}"),
-        ("keyring", report.keyring or f"{no}: {report.keyring_problem}"),
+        (
+            "keyring",
+            store.text if report.keyring else (no if "keyring" in fixes else store.problem),
+        ),
         ("tray", report.tray_backend or no),
         ("menus", menus),
         ("notifications", yes if report.notifications else no),
@@ -211,19 +262,15 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
         ("assets", report.assets or no),
         ("autostart", " ".join(report.start_at_login)),
     ]
-    failed = {p.line: p for p in problems}
     for key, value in rows:
-        label = t(f"selfcheck.{key}", lang)
-        problem = failed.get(key)
-        if problem is None:
-            cli.say(f"{label}: {value}")
-        else:
-            cli.say(t("selfcheck.failed_line", lang, label=label, value=value, fix=problem.fix))
-    if not problems:
+        cli.say(f"{t(f'selfcheck.{key}', lang)}: {value}")
+        if key in fixes:  # what to do, right under the line it is about
+            cli.say("  ✗ " + fixes[key].replace("\n", "\n    "))
+    if not failed:
         cli.say(t("selfcheck.ok", lang))
         return EXIT_OK
-    labels = ", ".join(
-        t("selfcheck.quoted", lang, label=t(f"selfcheck.{p.line}", lang)) for p in problems
+    lines = ", ".join(
+        t("selfcheck.quoted", lang, label=t(f"selfcheck.{f.line}", lang)) for f in failed
     )
-    cli.say(t("selfcheck.problems", lang, n=len(problems), lines=labels))
+    cli.say(t("selfcheck.problems", lang, n=len(failed), lines=lines))
     return EXIT_FAILURE

@@ -24,18 +24,20 @@ from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.children import Child, reap
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.logs import rotate_log
+from tray_app.adapters.os_service.sd_notify import Notifier
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray, open_path
 from tray_app.adapters.web_window import launch_window
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
-from tray_app.core.models import TokenPair, TransportKind
+from tray_app.core.models import StoreKind, TokenPair, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
 from tray_app.storage.memory_keyring import DEMO_ENV, MemoryKeyring
 from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secret_choice import STORE_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
@@ -69,17 +71,35 @@ def _serve(
             cli.say(text)
 
     runtime.bus.subscribe(print_event)
-    service = Service(runtime)
-    windows: list[subprocess.Popen[bytes]] = []
+    notifier = Notifier.from_environ(cli.environ)  # run by systemd (``service install``)
+    try:
+        return _run_service(
+            cli, Service(runtime, notifier), tray, log_file=log_file, close_windows=demo
+        )
+    finally:
+        if notifier is not None:
+            notifier.close()
 
-    def start_settings(tab: str) -> None:
-        windows.append(_start_settings(cli, tab))
 
-    def start_sign_in() -> Child:
-        windows.append(window := launch_window(child_environ(cli)))
-        return window
-
+def _run_service(
+    cli: Cli,
+    service: Service,
+    tray: ModuleType | None,
+    *,
+    log_file: Path | None,
+    close_windows: bool,
+) -> int:
+    settings = service.runtime.settings
     if tray is not None:
+        windows: list[subprocess.Popen[bytes]] = []
+
+        def start_settings(tab: str) -> None:
+            windows.append(_start_settings(cli, tab))
+
+        def start_sign_in() -> Child:
+            windows.append(window := launch_window(child_environ(cli)))
+            return window
+
         app = TrayApp(
             service,
             tray,
@@ -93,7 +113,7 @@ def _serve(
         try:
             code = app.run()
         finally:
-            if demo:
+            if close_windows:
                 _close(windows)
         cli.say(t("run.stopped", settings().language))
         return code
@@ -221,6 +241,7 @@ def demo_world(
         OAUTH_URL_ENV: sim.url,
         WEB_URL_ENV: sim.url,
         TELEGRAM_URL_ENV: phone.url,
+        STORE_ENV: StoreKind.KEYRING,  # the fake secrets stay in memory, whatever the user chose
         DEMO_ENV: "[]",  # the demo's windows are told its secrets as they open
     }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
@@ -261,7 +282,8 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
 
     def show_on_phone(text: str) -> None:
         line = t("demo.telegram", cli.language, text=text)
-        log.info("%s", line.strip())
+        if not cli.log_json:  # with JSON logs, saying it logs it
+            log.info("%s", line.strip())
         cli.say(line)
 
     with (
