@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,11 @@ from tray_app.adapters import bundle
 from tray_app.adapters.cli import selfcheck
 from tray_app.adapters.cli.base import Cli
 from tray_app.adapters.cli.main import main
+from tray_app.adapters.cli.selfcheck import TrayCheck
 from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.adapters.web_window import WindowMissing, WindowSupport
+from tray_app.i18n import t
 from tray_app.storage.memory_keyring import MemoryKeyring
 
 ROOT = Path(__file__).parent.parent
@@ -70,10 +74,10 @@ def check(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     *,
-    tray: tuple[str | None, str | None, bool, bool],
+    tray: TrayCheck,
     keyring: MemoryKeyring | None,
     headless: bool = False,
-) -> tuple[int, dict[str, object]]:
+) -> tuple[int, dict[str, Any]]:
     monkeypatch.setattr(selfcheck, "_tray", lambda _language: tray)
     out = io.StringIO()
     cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=keyring)
@@ -85,29 +89,140 @@ def check(
     return code, dict(json.loads(out.getvalue()))
 
 
+GOOD = TrayCheck("pystray._appindicator", None, True, True)
+MENULESS = TrayCheck("pystray._xorg", "no menu: install PyGObject", False, False)
+NO_SCREEN = TrayCheck(None, None, False, False, display=False)
+
+
 def test_self_check_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    good = ("pystray._appindicator", None, True, True)
-    code, report = check(monkeypatch, tmp_path, tray=good, keyring=MemoryKeyring())
-    assert code == 0 and report["problems"] == []
+    code, report = check(monkeypatch, tmp_path, tray=GOOD, keyring=MemoryKeyring())
+    assert code == 0 and report["problems"] == [] and report["fixes"] == {}
     assert report["keyring"] == "tray_app.storage.memory_keyring.MemoryKeyring"
     assert report["assets"] == str(ROOT / "assets")
-    menuless = ("pystray._xorg", "no menu: install PyGObject", False, False)
-    code, report = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring())
+    code, report = check(monkeypatch, tmp_path, tray=MENULESS, keyring=MemoryKeyring())
     assert code == 1 and report["problems"] == ["tray: no menu: install PyGObject"]
-    code, _ = check(monkeypatch, tmp_path, tray=menuless, keyring=MemoryKeyring(), headless=True)
+    fix = install_command(this_installation())  # what to install, as this copy is installed
+    assert fix in report["fixes"]["tray"]
+    code, _ = check(monkeypatch, tmp_path, tray=MENULESS, keyring=MemoryKeyring(), headless=True)
     assert code == 0
-    code, report = check(monkeypatch, tmp_path, tray=good, keyring=None)
-    assert code == 1 and str(report["problems"]).startswith("['keyring: no usable keyring")
+    code, report = check(monkeypatch, tmp_path, tray=GOOD, keyring=None)
+    assert code == 1 and str(report["problems"]).startswith(
+        "['keyring: Нет безопасного хранилища секретов (keyring): no usable keyring"
+    )
+    assert "gnome-keyring" in report["fixes"]["keyring"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ["Нет безопасного", "меню не будет", "значка приложения нет", "не файл настроек"]),
+        ("en", ["No secure secret", "no menu", "the app icon is missing", "not a valid settings"]),
+    ],
+)
+def test_self_check_json_tells_people_in_their_language(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, language: str, words: list[str]
+) -> None:
+    """What is for people (each problem, a settings file that cannot be read) is in
+    the user's language; the parts' names before each problem stay for scripts."""
+    from keyring.backends import fail
+
+    menuless = TrayCheck("pystray._xorg", None, False, False)
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: menuless)
+    monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "nowhere" / name)
+
+    def report() -> tuple[int, dict[str, Any]]:
+        out = io.StringIO()
+        cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, language=language)
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+        code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=True, headless=False))
+        return code, dict(json.loads(out.getvalue()))
+
+    keyring, menu, icon, settings = words
+    code, found = report()
+    problems = found["problems"]
+    assert code == 1 and [p.split(": ")[0] for p in problems] == ["keyring", "tray", "assets"]
+    assert keyring in problems[0] and menu in problems[1] and icon in problems[2]
+    assert keyring in found["keyring_problem"]
+    assert list(found["fixes"]) == ["keyring", "tray", "assets"]
+    assert "./scripts/build" in found["fixes"]["assets"]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text("{", encoding="utf-8")
+    code, found = report()
+    assert code == 1 and settings in found["transport"] and settings in found["problems"][0]
+
+
+def test_no_screen_is_information_not_a_failed_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A server has no screen: ``run`` goes on without an icon, as it should."""
+    code, report = check(monkeypatch, tmp_path, tray=NO_SCREEN, keyring=MemoryKeyring())
+    assert code == 0 and report["problems"] == [] and report["display"] is False
+    text, code = check_text(monkeypatch, tmp_path, tray=NO_SCREEN, keyring=MemoryKeyring())
+    assert code == 0 and "Всё нужное есть." in text
+    assert "Меню у значка: нет графического экрана: значка здесь не будет" in text
+    assert "(это не ошибка" in text and t("tray.no_display", "ru", detail="DISPLAY") not in text
+
+
+def test_without_a_display_the_tray_check_says_no_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    if sys.platform.startswith("linux"):
+        assert selfcheck._tray("ru") == NO_SCREEN
+
+
+def test_each_failed_line_says_what_to_do_and_the_verdict_names_the_lines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(selfcheck, "asset_path", lambda name: tmp_path / "gone" / name)
+    text, code = check_text(monkeypatch, tmp_path, tray=MENULESS, keyring=None)
+    assert code == 1
+    lines = text.splitlines()
+
+    def fix_under(label: str) -> str:
+        """The ✗ line right under the line, with the lines that continue it."""
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{label}: "))
+        assert lines[at + 1].startswith("  ✗ "), lines[at : at + 2]
+        block = [lines[at + 1]]
+        block += [line for line in lines[at + 2 :] if line.startswith("    ")][:20]
+        return "\n".join(block)
+
+    assert "Хранилище секретов: нет" in lines
+    keyring = fix_under("Хранилище секретов")
+    assert "no usable keyring backend" in keyring and "gnome-keyring" in keyring
+    assert "hh-raiser secrets new-key" in keyring  # a server's way too, as every command says
+    assert install_command(this_installation()) in fix_under("Меню у значка")
+    assert "./scripts/build" in fix_under("Значки приложения")
+    assert lines[-1] == (
+        "Не в порядке (3): «Хранилище секретов», «Меню у значка», «Значки приложения». "
+        "Что сделать — в строке «✗» под каждой."
+    )
+    assert sum(line.startswith("  ✗ ") for line in lines) == 3
+
+
+def check_text(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    tray: TrayCheck,
+    keyring: MemoryKeyring | None,
+) -> tuple[str, int]:
+    monkeypatch.setattr(selfcheck, "_tray", lambda _language: tray)
+    out = io.StringIO()
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=keyring)
+    if keyring is None:
+        from keyring.backends import fail
+
+        cli.keyring_backend = fail.Keyring()  # type: ignore[no-untyped-call]
+    code = selfcheck.cmd_self_check(cli, argparse.Namespace(json=False, headless=False))
+    return out.getvalue(), code
 
 
 def test_self_check_for_people_names_each_part(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(selfcheck, "_tray", lambda _l: ("pystray._gtk", None, True, False))
-    out = io.StringIO()
-    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=out, keyring_backend=MemoryKeyring())
-    assert selfcheck.cmd_self_check(cli, argparse.Namespace(json=False, headless=False)) == 0
-    text = out.getvalue()
+    gtk = TrayCheck("pystray._gtk", None, True, False)
+    text, code = check_text(monkeypatch, tmp_path, tray=gtk, keyring=MemoryKeyring())
+    assert code == 0
     for label in ("Версия", "Хранилище секретов", "pystray._gtk", "Меню у значка: да"):
         assert label in text
     assert "Уведомления на рабочем столе: нет" in text and "Всё нужное есть." in text
@@ -154,8 +269,7 @@ def test_self_check_reports_the_sign_in_window_without_failing_on_it(
         return support
 
     monkeypatch.setattr(selfcheck, "window_support", fake_support)
-    good = ("pystray._appindicator", None, True, True)
-    code, report = check(monkeypatch, tmp_path, tray=good, keyring=MemoryKeyring())
+    code, report = check(monkeypatch, tmp_path, tray=GOOD, keyring=MemoryKeyring())
     assert code == 0 and report["problems"] == []
     window = report["sign_in_window"]
     assert isinstance(window, dict) and expected.items() <= window.items()

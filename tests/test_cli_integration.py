@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +101,20 @@ def import_tokens(env: dict[str, str], sim: HHSimulator, tmp_path: Path, **extra
     assert result.returncode == 0, result.stderr
     hh(env, "config", "set", "margin_seconds", "0")
     return token
+
+
+def test_import_env_reads_standard_input(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    """``import-env -``: how a container takes the file (``run -T … import-env - < .env``)."""
+    token = sim.issue_tokens()
+    text = write_env_file(tmp_path / ".env", token).read_text()
+    result = hh(env, "import-env", "-", stdin=text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pair = stored_pair(env)
+    assert pair is not None and pair.refresh_token == token.refresh_token
+    bad = hh(env, "import-env", "-", stdin="ACCESS_TOKEN=only-half\n")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
 
 
 def start_headless(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -209,13 +224,37 @@ def test_an_env_file_that_cannot_be_read_is_a_clear_error(
     assert stored_pair(env) is None
 
 
+def test_each_command_refuses_bad_arguments_in_a_real_process(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """What the in-process walk (test_cli_unit) shows, as a user's shell sees it: each
+    command's usage error on the process's stderr, in Russian, exit 2, no traceback;
+    a bad setting's value too, and import-env of a folder (exit 1)."""
+    from tray_app.adapters.cli.main import COMMANDS
+
+    cases: list[tuple[list[str], int, str]] = [
+        ([command, "--no-such-option"], 2, "ошибка: ") for command in COMMANDS
+    ]
+    cases += [
+        (["no-such-command"], 2, "ошибка: аргумент КОМАНДА: нет такого варианта"),
+        (["config", "set", "margin_seconds", "soon"], 2, "margin_seconds: нужно число"),
+        (["login", "--timeout", "soon"], 2, "аргумент --timeout: нужно число секунд"),
+        (["import-env", str(tmp_path)], 1, "папка, а не файл .env"),
+    ]
+    for args, code, words in cases:
+        result = hh(env, *args, stdin="")
+        said = result.stdout + result.stderr
+        assert (result.returncode, "Traceback" in said) == (code, False), (args, said)
+        assert words in result.stderr and not re.search("usage|error", said), (args, said)
+
+
 def test_a_settings_file_nested_too_deeply_is_a_clear_error(
     env: dict[str, str], home: Path
 ) -> None:
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "settings.json").write_text("[" * 100_000 + "]" * 100_000)
     result = hh(env, "config", "list")
-    assert result.returncode == 1 and "nested too deeply" in result.stderr
+    assert result.returncode == 1 and "слишком глубокая вложенность" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -325,11 +364,45 @@ def test_a_raise_taken_by_hh_as_the_process_was_killed_is_recorded_at_the_next_s
     assert [p.accepted for p in sim.publishes] == [True]
 
 
-def test_no_keyring_gives_a_clear_error(env: dict[str, str]) -> None:
+def without_keyring(env: dict[str, str]) -> dict[str, str]:
+    """No session bus, and keyring's own "nothing usable" backend: with the bus gone
+    alone, a bus left at ``$XDG_RUNTIME_DIR/bus`` (started by an earlier desktop test)
+    was seen to be found all the same."""
     bare = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    return {**bare, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def test_no_keyring_gives_a_clear_error(
+    env: dict[str, str], sim: HHSimulator, tmp_path: Path
+) -> None:
+    """Nothing set up yet: "not set up", and what signing in will need (a secret store).
+    Once an account is set up, its secrets are in the keyring: the missing keyring is
+    the error, with what to install."""
+    bare = without_keyring(env)
+    result = hh(bare, "status")
+    assert result.returncode == 4 and result.stdout.startswith("HH Raiser ещё не настроен")
+    assert "hh-raiser login --web --window" in result.stdout and "keyring" in result.stderr
+    import_tokens(env, sim, tmp_path)
     result = hh(bare, "status")
     assert result.returncode == 1
     assert "gnome-keyring" in result.stderr and "открытым текстом" in result.stderr
+
+
+def test_self_check_names_the_failed_line_and_what_to_do(env: dict[str, str]) -> None:
+    """The real command on a server: no screen is no failure; no keyring is one, the
+    line is followed by what to do about it, and the verdict names the line."""
+    server = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = hh(server, "self-check")
+    assert result.returncode == 0, result.stdout
+    assert "значка здесь не будет" in result.stdout and "работаю без значка" not in result.stdout
+    bare = without_keyring(server)
+    result = hh(bare, "self-check")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Хранилище секретов: нет"))
+    assert lines[at + 1].startswith("  ✗ Нет безопасного хранилища секретов (keyring)")
+    assert "gnome-keyring" in result.stdout and "hh-raiser secrets new-key" in result.stdout
+    assert lines[-1].startswith("Не в порядке (1): «Хранилище секретов».")
 
 
 def test_secrets_never_reach_files_the_app_writes(

@@ -19,7 +19,12 @@ from tray_app.i18n import en, ru, t
 from tray_app.storage.memory_keyring import MemoryKeyring
 
 # "hh-raiser login", "hh-raiser config set …": a command typed by hand, not a file name
-TYPED_COMMAND = re.compile(r"(?<![\w/.-])hh-raiser (?=[a-z-])")
+# or systemd's unit (journalctl -u hh-raiser)
+TYPED_COMMAND = re.compile(r"(?<![\w/.-])(?<!-u )hh-raiser (?=[a-z-])")
+NOT_THIS_PROGRAM = (
+    "The hh-raiser service is",  # the unit's name, not a command
+    "(hh-raiser secrets new-key - > secrets.key)",  # typed on the Docker host, not here
+)
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +81,13 @@ def test_the_full_command_is_quoted_for_the_shell(tmp_path: Path) -> None:
 def test_every_hint_names_the_command_that_runs(catalog: dict[str, str]) -> None:
     """A command in a message is ``{cmd} …``, filled in by ``t``, never a bare
     ``hh-raiser …`` that may run nothing."""
-    bare = {key: text for key, text in catalog.items() if TYPED_COMMAND.search(text)}
-    assert bare == {}
+
+    def typed(text: str) -> bool:
+        for phrase in NOT_THIS_PROGRAM:
+            text = text.replace(phrase, "")
+        return bool(TYPED_COMMAND.search(text))
+
+    assert {key: text for key, text in catalog.items() if typed(text)} == {}
 
 
 def login_without_a_client_id(tmp_path: Path, path: str) -> str:

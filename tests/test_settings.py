@@ -132,7 +132,7 @@ def test_config_commands(tmp_path: Path) -> None:
     code, out, _ = run_cli(tmp_path, "config", "list")
     assert code == 0 and all(f"{key} = " in out for key in FIELDS)
     code, _, err = run_cli(tmp_path, "config", "set", "anchor_time", "9am")
-    assert code == 1 and "anchor_time" in err and "HH:MM" in err
+    assert code == 2 and "anchor_time: нужно местное время ЧЧ:ММ" in err and "'9am'" in err
     assert run_cli(tmp_path, "config", "get", "anchor_time")[1].strip() == ""
 
 
@@ -309,7 +309,7 @@ def test_a_deeply_nested_file_is_a_clear_error(tmp_path: Path, text: str) -> Non
     with pytest.raises(ConfigError, match="nested too deeply"):
         SettingsStore(settings_file).load()
     code, out, err = run_cli(tmp_path, "config", "list")
-    assert code == 1 and "nested too deeply" in err and "Traceback" not in out + err
+    assert code == 1 and "слишком глубокая вложенность" in err and "Traceback" not in out + err
 
 
 def test_a_broken_file_is_logged_once_per_change_not_on_every_wake(
@@ -365,7 +365,7 @@ def test_sizes_are_limited(key: str, value: object, limit: str) -> None:
 def test_config_set_and_the_file_refuse_an_address_too_long(tmp_path: Path) -> None:
     address = "a" * 300 + "@example.com"
     code, _, err = run_cli(tmp_path, "config", "set", "contact_email", address)
-    assert code == 1 and "at most 254" in err and address not in err
+    assert code == 2 and "не больше 254" in err and address not in err
     store = SettingsStore(tmp_path / "config" / "settings.json")
     assert not store.path.exists()
     store.path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,8 @@ def test_each_field_is_validated_with_a_message(form: tuple[SettingsForm, Runtim
         "refresh_token",
         "telegram_bot_token",
     }
-    assert "HH:MM" in errors["anchor_time"]
+    assert "ЧЧ:ММ" in errors["anchor_time"] and errors["refresh_token"] == "нужны оба токена"
+    assert "HH:MM" in settings_form.validate(values, "en")["anchor_time"]
     with pytest.raises(ConfigError):
         settings_form.save(values)
     assert settings_form.initial()["margin_seconds"] == "0.2"  # nothing was written
@@ -267,7 +268,8 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
         assert "Проверка связи" in tg.sent(CHAT)[-1].plain
         window.vars["margin_seconds"].set("abc")
         assert not window.save()
-        assert "margin_seconds" in str(window.errors["margin_seconds"].cget("text"))
+        shown = str(window.errors["margin_seconds"].cget("text"))
+        assert shown == "margin_seconds: нужно число (получено 'abc')"
         # the website session: checked on the site before anything is stored
         assert window.vars["transport"].get() == "api"
         paste_session(sim.web.anonymous())
@@ -329,7 +331,7 @@ def test_the_window_finds_the_chat_sends_a_test_and_saves(
 def test_transport_and_site_are_validated_and_saved(form: tuple[SettingsForm, Runtime]) -> None:
     settings_form, _ = form
     values = {**settings_form.initial(), "transport": "website", "web_host": "not a host"}
-    errors = settings_form.validate(values)
+    errors = settings_form.validate(values, "en")
     assert "expected one of: api, web" in errors["transport"]
     assert "host name" in errors["web_host"]
     settings_form.save({**values, "transport": "web", "web_host": "https://spb.hh.ru/"})

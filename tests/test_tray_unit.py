@@ -4,6 +4,8 @@ every item is invoked and does what it says."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +20,8 @@ from tray_app.adapters.service import Service
 from tray_app.adapters.tray import app as tray_app_module
 from tray_app.adapters.tray.app import TrayApp
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
-from tray_app.adapters.tray.menu import build_menu, tooltip
+from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.adapters.tray.native_menu import relabel, shape
 from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.core.events import ChannelState, RaiseStarted
 from tray_app.core.models import AuthState, Outcome, TransportKind
@@ -106,14 +109,14 @@ def tray(
     runner.start()
     icon = app.icon
     assert isinstance(icon, fake_pystray.Icon)
-    wait_until(lambda: icon.menu.items[0].text.startswith("Всё в порядке"), 10)
+    wait_until(lambda: icon.texts()[0].startswith("Всё в порядке"), 10)
     yield app, icon, started, autostart
     app.quit()
     runner.join(30)
 
 
 def refreshed(icon: fake_pystray.Icon, text: str) -> None:
-    wait_until(lambda: any(text in i.text for i in icon.menu.items), 10)
+    wait_until(lambda: any(text in line for line in icon.texts()), 10)
 
 
 def test_every_item_does_what_it_says(
@@ -160,7 +163,7 @@ def test_every_item_does_what_it_says(
     icon.click("О программе")
     wait_until(lambda: started.tabs == ["hh", "about"], 5)
     # signed in: no sign-in window offered
-    assert not any(i.text.startswith("Войти на hh.ru") for i in icon.menu.items)
+    assert not any(line.startswith("Войти на hh.ru") for line in icon.texts())
     # quit
     icon.click("Выход")
     assert icon.stopped
@@ -181,6 +184,29 @@ def test_desktop_notifications_follow_the_level(
     wait_until(lambda: len(sim.publishes) == 2, 10)
     time.sleep(0.3)
     assert [n for n in icon.notifications if "поднято" in n] == raised  # routine: not told
+
+
+def test_a_menu_open_during_a_raise_shows_it(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart], sim: HHSimulator
+) -> None:
+    """A raise on schedule while the menu is open: the open menu's lines change where
+    they are (a new native menu would not be the one on screen); a new item or check
+    mark still builds a new menu."""
+    app, icon, _, _ = tray
+    title = sim.resumes[A].title
+    opened = icon.open_menu()
+    builds = icon.menu_builds
+    line = next(i for i in opened.items if i.label.startswith(title))
+    assert "(поднято)" not in line.label
+    sim.open_window(A)
+    app.service.raise_now(A)  # as the scheduler does: not from the menu, which stays open
+    wait_until(lambda: "(поднято)" in line.label, 10)
+    assert line.label.startswith(f"{title} — ") and icon.menu_builds == builds
+    assert opened is icon.open_menu()
+    # switching a resume off changes its check mark: a new menu
+    app._act(f"toggle:{A}")
+    wait_until(lambda: icon.menu_builds == builds + 1, 10)
+    assert any(t == f"{title} — выключено" for t in icon.texts())
 
 
 def test_the_icon_shows_raising_while_a_raise_is_confirmed(
@@ -314,9 +340,9 @@ def test_first_start_without_an_account_opens_the_settings(
         wait_until(lambda: started.settings == 1, 10)
         icon = app.icon
         assert isinstance(icon, fake_pystray.Icon)
-        wait_until(lambda: "Настройки" in icon.menu.items[0].text, 10)  # sign in, it says
+        wait_until(lambda: "Настройки" in icon.texts()[0], 10)  # sign in, it says
         # and the sign-in window, right below that line, started as a process of its own
-        assert icon.menu.items[1].text == "Войти на hh.ru…"
+        assert icon.texts()[1] == "Войти на hh.ru…"
         icon.click("Войти на hh.ru…")
         wait_until(lambda: len(started.sign_in_windows) == 1, 5)
         icon.click("Войти на hh.ru…")  # open already: not a second one
@@ -355,3 +381,51 @@ def test_the_tray_toggle_stores_ids_and_never_a_sentinel(
     app._act(f"toggle:{others[0]}")
     assert stored() == [others[0]] and app.runtime.settings().enabled_resumes == (others[0],)
     assert "none" not in path.read_text()
+
+
+def native(items: tuple[Item, ...]) -> fake_pystray.NativeMenu:
+    def convert(item: Item) -> fake_pystray.MenuItem:
+        if item == SEPARATOR:
+            return fake_pystray.Menu.SEPARATOR
+        sub = fake_pystray.Menu(*map(convert, item.submenu)) if item.submenu else None
+        return fake_pystray.MenuItem(item.text, sub)
+
+    return fake_pystray.NativeMenu(fake_pystray.Menu(*map(convert, items)))
+
+
+def test_only_a_menu_of_the_same_shape_is_relabeled() -> None:
+    items = build_menu(STATUS, autostart=False, language="ru")
+    later = replace(RESUME, last_raise_at=datetime(2026, 11, 27, 13, tzinfo=UTC))
+    newer = build_menu(replace(STATUS, resumes=(later,)), autostart=False, language="ru")
+    assert shape(newer) == shape(items) and newer != items
+    menu = native(items)
+    assert relabel(menu, newer) and menu.texts() == [i.text for i in newer]
+    # another item, or a check mark changed: another shape (the tray builds a new menu)
+    fewer = build_menu(replace(STATUS, resumes=()), autostart=False, language="ru")
+    off = build_menu(
+        replace(STATUS, resumes=(replace(RESUME, enabled=False),)), autostart=False, language="ru"
+    )
+    assert shape(fewer) != shape(items) and shape(off) != shape(items)
+    # a native menu that does not match item for item is not relabeled
+    assert not relabel(native(items), items[:-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdg-open; reads /proc")
+def test_the_program_that_opens_the_log_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Журнал" starts xdg-open, which hands the file over and ends: never a zombie."""
+    from .test_demo import children
+
+    opened = tmp_path / "opened"
+    opener = tmp_path / "bin" / "xdg-open"
+    opener.parent.mkdir()
+    # still running when open_path returns, as a real one is
+    opener.write_text(f'#!/bin/sh\nsleep 0.2\necho "$1" > {opened}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{opener.parent}{os.pathsep}{os.environ['PATH']}")
+    log = tmp_path / "hh-raiser.log"
+    before = set(children(os.getpid()))
+    tray_app_module.open_path(log)
+    wait_until(lambda: opened.exists() and opened.read_text().strip() == str(log))
+    wait_until(lambda: set(children(os.getpid())) <= before, 5)  # ended, and waited for

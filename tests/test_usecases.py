@@ -37,8 +37,9 @@ from tray_app.adapters.usecases import (
     sign_in_web,
     tell_instance,
 )
-from tray_app.core.errors import ChatNotFound, SessionImportError, SignInNeeded
+from tray_app.core.errors import ChatNotFound, Problem, SessionImportError, SignInNeeded
 from tray_app.core.models import TransportKind
+from tray_app.i18n import invalid_text
 from tray_app.simulator.hh import HHSimulator
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
@@ -343,14 +344,16 @@ def test_import_env_refuses_a_bad_file_before_opening_the_keyring(tmp_path: Path
     path.write_text("CLIENT_ID=x\nCONTACT_EMAIL=nobody\n")
     result = import_env(path, no_runtime)
     assert (result.refused, result.line) == (EnvRefusal.BAD_LINE, 2)
-    assert "contact_email" in result.reason
+    assert "contact_email" in invalid_text(result.reason, "en")
     path.write_text("NOT A LINE\n")
     result = import_env(path, no_runtime)
     assert (result.refused, result.line, result.reason) == (
         EnvRefusal.BAD_LINE,
         1,
-        "expected KEY=VALUE",
+        Problem("env_key_value"),
     )
+    assert invalid_text(result.reason, "en") == "expected KEY=VALUE"
+    assert invalid_text(result.reason, "ru") == "нужно КЛЮЧ=ЗНАЧЕНИЕ"
 
 
 # ---- Telegram setup ---------------------------------------------------------------------

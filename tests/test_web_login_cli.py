@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli
+from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE, Cli
 from tray_app.adapters.cli.main import main
 from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
@@ -217,7 +217,7 @@ def test_what_is_not_a_session_is_said_plainly(
     code, _, err = run(
         environ, keyring_backend, "login", "--web", "--host", "not a host", "--cookies", "-"
     )
-    assert code == EXIT_FAILURE and "web_host" in err
+    assert code == EXIT_USAGE and "аргумент --host: нужно имя сайта" in err  # before any read
 
 
 def test_the_oauth_login_warns_when_the_api_is_closed(

@@ -20,6 +20,7 @@ from tray_app.core.models import TokenPair, TransportKind
 from tray_app.storage.history import History
 from tray_app.storage.in_flight import InFlightFile
 from tray_app.storage.paths import AppPaths, app_paths
+from tray_app.storage.secret_choice import StoreInfo, open_chosen
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
 from tray_app.storage.web_session import HeldSession, WebSessionStore
@@ -137,6 +138,7 @@ class Runtime:
     bus: EventBus
     history: History
     secrets: SecretStore
+    secret_store: StoreInfo
     tokens: TokenManager
     api: ApiTransport
     transport: SelectedTransport
@@ -161,6 +163,13 @@ class Runtime:
         self.transport.close()
 
 
+def set_up_before(paths: AppPaths) -> bool:
+    """Whether anything was set up here (a settings file) or ever raised (a history).
+    An account's secrets are in the keyring: without one these are the only signs
+    left that an account may exist."""
+    return paths.settings_file.exists() or paths.history_file.exists()
+
+
 def build_runtime(
     environ: Mapping[str, str] | None = None,
     *,
@@ -168,7 +177,8 @@ def build_runtime(
     clock: Clock | None = None,
     engine_options: EngineOptions | None = None,
 ) -> Runtime:
-    """Wires everything; raises ConfigError / NoKeyringError with a clear message."""
+    """Wires everything; raises ConfigError / SecretStoreError with a clear message.
+    ``keyring_backend`` replaces the OS keyring when the chosen store is the keyring."""
     env = os.environ if environ is None else environ
     paths = app_paths(dict(env)).ensure()
     endpoints = Endpoints.from_env(env)
@@ -176,7 +186,7 @@ def build_runtime(
     clock = clock or SystemClock()
     server_clock = ServerClock()
     bus = EventBus()
-    secrets = SecretStore(keyring_backend, service=paths.keyring_service)
+    secrets, store_info = open_chosen(paths, env, settings(), keyring_backend)
     token_store = TokenStore(secrets)
 
     def user_agent() -> dict[str, str]:
@@ -246,6 +256,7 @@ def build_runtime(
         bus=bus,
         history=history,
         secrets=secrets,
+        secret_store=store_info,
         tokens=tokens,
         api=api,
         transport=transport,

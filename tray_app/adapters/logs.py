@@ -8,14 +8,24 @@ sign-in windows) appends to the same file; only the running instance rotates it
 (:func:`rotate_log`). A command that renamed the file would leave the instance
 writing into ``hh-raiser.log.1`` (on Windows, fail to rename a file held open), and
 two rotating processes each rename the other's backups.
+
+``run --log-format json`` writes stderr (the journal under systemd, ``docker logs``)
+as one JSON object a line for log collectors; the file stays in the human format,
+since every command of the app appends to it too. When stderr is systemd's journal,
+each line starts with its syslog priority (``<4>``), which journald keeps as the
+entry's priority (``journalctl -p warning``) and strips from the text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tray_app.core.redact import redactor
 from tray_app.storage.privacy import OWNER_ONLY
@@ -25,9 +35,43 @@ MAX_BYTES = 1_000_000
 BACKUPS = 5
 
 
+JOURNAL_FORMAT = "%(levelname)s %(name)s [%(threadName)s] %(message)s"  # journald adds the time
+SYSLOG_PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
+LOG_FORMATS = ("text", "json")
+STRUCTURED_FIELDS = ("event", "resume", "outcome", "request_id", "http_status")
+"""What a log call may pass in ``extra=`` to become fields of its JSON line."""
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redactor(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (ISO 8601, UTC), level, logger, thread, message,
+    the structured fields a call passed, and a traceback if any.
+
+    Each text is redacted before it is encoded: redacting the encoded line could
+    cut an escaped quote in half and break the JSON, and would miss a secret whose
+    characters JSON escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "thread": record.threadName,
+            "message": redactor(record.getMessage()),
+        }
+        for key in STRUCTURED_FIELDS:
+            value = record.__dict__.get(key)
+            if value is not None:
+                line[key] = redactor(value) if isinstance(value, str) else value
+        if record.exc_info:
+            line["exception"] = redactor(self.formatException(record.exc_info))
+        if record.stack_info:
+            line["stack"] = redactor(self.formatStack(record.stack_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
 
 
 class LogFile(logging.handlers.RotatingFileHandler):
@@ -43,9 +87,34 @@ class LogFile(logging.handlers.RotatingFileHandler):
         return self.rotates and bool(super().shouldRollover(record))
 
 
-def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True) -> None:
+class JournalPriority(logging.Formatter):
+    """Puts the syslog priority in front of what ``inner`` formats (sd-daemon(3))."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = SYSLOG_PRIORITIES.get(record.levelno, 7)
+        return f"<{priority}>{self.inner.format(record)}"
+
+
+def writes_to_journal(stream: object) -> bool:
+    """Whether ``stream`` is connected to the journal: systemd names that connection's
+    device and inode in ``$JOURNAL_STREAM`` (a child's own stderr would differ)."""
+    try:
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return os.environ.get("JOURNAL_STREAM") == f"{info.st_dev}:{info.st_ino}"
+
+
+def setup_logging(
+    log_file: Path, *, verbose: bool = False, console: bool = True, log_format: str = "text"
+) -> None:
     """Idempotent: replaces handlers it installed before. The file is only appended
-    to until :func:`rotate_log`."""
+    to until :func:`rotate_log`. ``log_format`` "json": stderr is the operator's log,
+    every INFO line included, in JSON."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_hh_raiser", False):
@@ -57,10 +126,19 @@ def setup_logging(log_file: Path, *, verbose: bool = False, console: bool = True
     handlers: list[logging.Handler] = [LogFile(log_file)]
     if console and sys.stderr is not None:  # None in a windowed PyInstaller build
         stream = logging.StreamHandler(sys.stderr)
-        stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        journal = writes_to_journal(sys.stderr)
+        inner: logging.Formatter
+        if log_format == "json":
+            stream.setLevel(logging.DEBUG if verbose else logging.INFO)
+            inner = JsonFormatter()
+        else:
+            stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+            inner = RedactingFormatter(JOURNAL_FORMAT if journal else FORMAT)
+        stream.setFormatter(JournalPriority(inner) if journal else inner)
         handlers.append(stream)
     for handler in handlers:
-        handler.setFormatter(formatter)
+        if handler.formatter is None:
+            handler.setFormatter(formatter)
         handler._hh_raiser = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -4,6 +4,10 @@ and Telegram remote control over the core.
 Headless ``run``, the demo and the tray all run one :class:`Service`; each adds its
 own subscribers to ``runtime.bus`` for what the user sees. Its answers are typed
 (:class:`Status`, :class:`RaiseResult`); the control channel alone speaks JSON.
+
+Under a service manager (systemd's notify protocol) a :class:`Supervisor` is told
+when the service is ready, that its loop still turns, what it plans, and that it
+stops.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import fields
+from typing import Protocol
 
 from tray_app import __version__
 from tray_app.adapters.control import ControlHandlers, ControlServer
+from tray_app.adapters.tray.menu import status_line
 from tray_app.core.engine import Engine
+from tray_app.core.events import Event
 from tray_app.core.models import TransportKind
-from tray_app.core.scheduler import Scheduler
+from tray_app.core.scheduler import Keepalive, Scheduler
 from tray_app.core.views import PollerState, RaiseResult, Snapshot, Status
 from tray_app.notify.notices import Notifications
 from tray_app.telegram.commands import CommandPoller, OffsetFile
@@ -27,16 +34,40 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT = 170.0
 
 
+class Supervisor(Protocol):
+    """The service manager watching this process (systemd: ``os_service.sd_notify``)."""
+
+    @property
+    def ping_every(self) -> float | None:
+        """Seconds between liveness pings it expects; None: it does not watch."""
+        ...
+
+    def ready(self, status: str | None = None) -> None: ...
+
+    def ping(self) -> None: ...
+
+    def status(self, text: str) -> None: ...
+
+    def stopping(self) -> None: ...
+
+
 class Service:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, supervisor: Supervisor | None = None) -> None:
         self.runtime = runtime
+        self.supervisor = supervisor
+        every = supervisor.ping_every if supervisor is not None else None
         self.scheduler = Scheduler(
             runtime.engine,
             runtime.clock,
             refresh_minutes=lambda: runtime.settings().refresh_minutes,
             on_wake=self._check_settings_file,
+            # the scheduler's loop pings: a hung raise stops the pings, and systemd
+            # restarts the process (the raise in flight is settled at the next start)
+            keepalive=Keepalive(supervisor.ping, every) if supervisor and every else None,
         )
         runtime.bus.subscribe(self.scheduler.on_event)
+        if supervisor is not None:
+            runtime.bus.subscribe(self._tell_supervisor)
         self.notifications = Notifications(runtime.bus, runtime.settings, runtime.clock)
         self.notifications.add_sink(runtime.telegram.submit)
         self.commands = CommandPoller(
@@ -65,26 +96,39 @@ class Service:
         runtime = self.runtime
         settings = runtime.settings()
         log.info(
-            "HH Raiser %s started: transport %s (%s), keyring %s, settings %s, history %s",
+            "HH Raiser %s started: transport %s (%s), secrets %s (%s), settings %s, history %s",
             __version__,
             settings.transport,
             runtime.endpoints.web_url(settings.web_host)
             if settings.transport == TransportKind.WEB
             else runtime.endpoints.api,
-            runtime.secrets.backend_name,
+            runtime.secret_store.kind,
+            runtime.secret_store.where,
             runtime.paths.settings_file,
             runtime.paths.history_file,
         )
+        if self.supervisor is not None:
+            self.supervisor.ready(self._status_line())
 
     def stop(self) -> None:
         """Stops taking commands, waits for a raise in flight, then lets the notifier
         put what it could not send on disk."""
+        if self.supervisor is not None:
+            self.supervisor.stopping()
         self.control.stop()
         self.commands.stop()
         self.scheduler.stop()
         self.notifications.close()
         self.runtime.telegram.stop()
         self.runtime.close()
+
+    def _status_line(self) -> str:
+        return status_line(self.status(), self.runtime.settings().language)
+
+    def _tell_supervisor(self, event: Event) -> None:
+        """The one-line state (``systemctl status`` shows it), after every event."""
+        assert self.supervisor is not None
+        self.supervisor.status(self._status_line())
 
     # ---- what the control channel, Telegram (and the tray) can ask ------------------
 

@@ -33,12 +33,13 @@ from tray_app.core.errors import (
     ApplicantApiClosed,
     ConfigError,
     HHRaiserError,
+    Problem,
     RemoteError,
     SessionExpired,
     SessionImportError,
 )
 from tray_app.core.models import TokenPair, TransportKind
-from tray_app.storage.envfile import EnvFileError, NotUtf8Error, read_env
+from tray_app.storage.envfile import EnvFileError, NotUtf8Error, decode_env, read_env
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import validate
@@ -336,7 +337,7 @@ class ImportedSecret(StrEnum):
 
 
 class EnvRefusal(StrEnum):
-    BAD_LINE = "bad_line"  # ``line`` and ``reason`` say what is wrong
+    BAD_LINE = "bad_line"  # ``line`` and ``reason`` (a Problem) say what is wrong
     PARTIAL_TOKENS = "partial_tokens"
     MISSING = "missing"
     FOLDER = "folder"
@@ -364,21 +365,24 @@ class EnvImport:
     skipped: tuple[str, ...] = ()  # keys the old script did not know either
     refused: EnvRefusal | None = None
     line: int = 0
-    reason: str = ""
+    reason: Problem | str = ""  # the OS's words are a str
 
     @property
     def imported_anything(self) -> bool:
         return bool(self.secrets or self.settings)
 
 
-def import_env(path: Path, open_runtime: Callable[[], Runtime]) -> EnvImport:
+def import_env(
+    path: Path, open_runtime: Callable[[], Runtime], data: bytes | None = None
+) -> EnvImport:
     """Imports the old script's ``.env``: tokens and secrets to the keyring, the rest to
     the settings. The file is checked completely before ``open_runtime`` is called, so a
-    bad file is reported as such even where no keyring works."""
-    if path.is_dir():  # Windows opens a folder with "permission denied", not "a folder"
+    bad file is reported as such even where no keyring works. ``data``: the file's
+    bytes when they came another way (standard input); ``path`` then only names it."""
+    if data is None and path.is_dir():  # Windows says "permission denied" for a folder
         return EnvImport(path, refused=EnvRefusal.FOLDER)
     try:
-        env = read_env(path)
+        env = read_env(path) if data is None else decode_env(data)
     except FileNotFoundError:
         return EnvImport(path, refused=EnvRefusal.MISSING)
     except OSError as exc:
@@ -397,7 +401,10 @@ def import_env(path: Path, open_runtime: Callable[[], Runtime]) -> EnvImport:
                 updates[ENV_SETTINGS[key]] = validate(ENV_SETTINGS[key], value)
             except ConfigError as exc:
                 return EnvImport(
-                    path, refused=EnvRefusal.BAD_LINE, line=env.line_of[key], reason=str(exc)
+                    path,
+                    refused=EnvRefusal.BAD_LINE,
+                    line=env.line_of[key],
+                    reason=exc.problem or str(exc),
                 )
     runtime = open_runtime()  # fails clearly without a keyring, before anything is written
     stored: list[ImportedSecret] = []

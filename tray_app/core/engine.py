@@ -495,6 +495,7 @@ class Engine:
                     "happened (hh.ru's dates moved); recorded now"
                     if happened
                     else "did not happen (hh.ru's dates did not move)",
+                    extra={"event": "raise_settled", "resume": flight.resume_id},
                 )
                 if happened:
                     self._raised(track, flight.at)
@@ -504,7 +505,12 @@ class Engine:
 
     def _send_raise(self, track: _Track, started: datetime) -> Attempt:
         before = track.resume
-        log.info("raising %s (%s)", before.id, before.title)
+        log.info(
+            "raising %s (%s)",
+            before.id,
+            before.title,
+            extra={"event": "raising", "resume": before.id},
+        )
         try:
             receipt = self.transport.publish(before.id)
             crash_point("after_publish_response")
@@ -584,7 +590,11 @@ class Engine:
             happened = self._reread(track.resume, "after a failed raise")
             track = self._tracks.get(resume_id, track)
         if happened:
-            log.info("resume %s: the raise failed, but the re-read shows it happened", resume_id)
+            log.info(
+                "resume %s: the raise failed, but the re-read shows it happened",
+                resume_id,
+                extra={"event": "raise_found", "resume": resume_id},
+            )
             self._raised(track, started)
             return self._record(track, Outcome.RAISED, exc=exc, at=started)
         retry = now + retry_delay(track.failures, NOT_RAISED_RETRY_FIRST)
@@ -659,6 +669,13 @@ class Engine:
             outcome.value,
             status,
             request_id,
+            extra={
+                "event": "attempt",  # the history line, as fields (``--log-format json``)
+                "resume": attempt.resume_id,
+                "outcome": outcome.value,
+                "request_id": request_id,
+                "http_status": status,
+            },
         )
         if outcome is not Outcome.NOT_PUBLISHABLE:
             self.replan()

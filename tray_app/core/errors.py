@@ -6,7 +6,21 @@ hh.ru answered, :class:`TransientError` for what is worth retrying later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from tray_app.core.events import ChannelProblem
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with something the user gave, as a text key (``invalid.KEY`` in
+    :mod:`tray_app.i18n`) and the values it names; a value may be a Problem itself.
+    Each adapter says it in the user's language, while the exception's own message,
+    for the log, stays English."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 class HHRaiserError(Exception):
@@ -14,7 +28,12 @@ class HHRaiserError(Exception):
 
 
 class ConfigError(HHRaiserError):
-    """A setting or a settings file is invalid; the message names the key and why."""
+    """A setting or a settings file is invalid; the message names the key and why,
+    ``problem`` (when set) says the same for people in their language."""
+
+    def __init__(self, message: str, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class SecretStoreError(HHRaiserError):
@@ -22,7 +41,48 @@ class SecretStoreError(HHRaiserError):
 
 
 class NoKeyringError(SecretStoreError):
-    """No secure keyring backend exists on this machine."""
+    """No secure keyring backend exists on this machine. ``key_file`` and
+    ``plain_file`` are the paths the message suggests for the other stores."""
+
+    def __init__(
+        self, message: str, *, key_file: str | None = None, plain_file: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key_file = key_file
+        self.plain_file = plain_file
+
+
+class SecretKeyMissing(SecretStoreError):
+    """The encrypted-file store was chosen but no key file was found; ``looked`` is
+    where, in order; ``suggested`` where the message proposes to make one."""
+
+    def __init__(self, looked: tuple[str, ...], suggested: str | None = None) -> None:
+        super().__init__("no key for the encrypted secrets file; looked in " + ", ".join(looked))
+        self.looked = looked
+        self.suggested = suggested
+
+
+class SecretKeyUnusable(SecretStoreError):
+    """The key file gives no key: ``problem`` is ``missing`` (the file the variable
+    names is not there), ``os`` (``detail`` has the OS's words) or ``format``."""
+
+    def __init__(self, path: str, problem: str, detail: str = "") -> None:
+        super().__init__(f"{path}: {problem}" + (f" ({detail})" if detail else ""))
+        self.path = path
+        self.problem = problem
+        self.detail = detail
+
+
+class SecretFileUnreadable(SecretStoreError):
+    """The secrets file cannot be read: ``problem`` is ``wrong_key``, ``damaged``,
+    ``newer`` (a newer HH Raiser's format) or ``os`` (``detail`` has the OS's words).
+    Nothing was written to it."""
+
+    def __init__(self, path: str, problem: str, detail: str = "") -> None:
+        super().__init__(f"{path}: {problem}" + (f" ({detail})" if detail else ""))
+        self.path = path
+        self.problem = problem
+        self.detail = detail
 
 
 class SecretTooLarge(SecretStoreError):

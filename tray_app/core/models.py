@@ -57,6 +57,16 @@ class TransportKind(StrEnum):
     WEB = "web"
 
 
+class StoreKind(StrEnum):
+    """Where the secrets are kept. Only the user switches it (never automatically):
+    the OS keyring, or on a machine without one a file, encrypted or (opted into,
+    with a warning) plain."""
+
+    KEYRING = "keyring"
+    ENCRYPTED_FILE = "encrypted-file"
+    PLAIN_FILE = "plain-file"
+
+
 class NotifyLevel(StrEnum):
     """Which notices are told: all, all but routine raises, none."""
 

@@ -6,14 +6,20 @@ because the monotonic clock behind a timed wait stops while the machine sleeps: 
 each wake the wall clock is compared with the monotonic one, and a jump (suspend,
 clock change, DST) re-plans everything at once. A job's exception is logged and
 the loop goes on.
+
+A :class:`Keepalive` (a service manager's watchdog) is beaten from the loop itself,
+between jobs: a job that never returns stops the beats, and whoever listens can
+restart the process. The core does not know who listens.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +38,15 @@ MIN_DELAY = 0.001
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Keepalive:
+    """``beat`` is called from the loop at least every ``every`` seconds while the
+    loop turns (real time: a watchdog counts real seconds, not the injected clock)."""
+
+    beat: Callable[[], None]
+    every: float
+
+
 class Scheduler:
     """Runs the engine's agenda on time, on one background thread."""
 
@@ -43,12 +58,15 @@ class Scheduler:
         refresh_minutes: Callable[[], int],
         on_wake: Callable[[], None] | None = None,
         heartbeat: float = HEARTBEAT_SECONDS,
+        keepalive: Keepalive | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._refresh_minutes = refresh_minutes
         self._on_wake = on_wake
         self._heartbeat = heartbeat
+        self._keepalive = keepalive
+        self._last_beat: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._commands: list[tuple[Callable[[], Any], Future[Any]]] = []
@@ -100,10 +118,12 @@ class Scheduler:
     # ---- the loop -----------------------------------------------------------------
 
     def _loop(self) -> None:
+        self._beat()
         self._guarded(self._engine.refresh)
         self._schedule_refresh()
         wall, mono = self._clock.now(), self._clock.monotonic()
         while not self._stop.is_set():
+            self._beat()
             self._run_commands()
             if self._stop.is_set():
                 break
@@ -113,8 +133,11 @@ class Scheduler:
             self._jobs.run_pending()
             if self._agenda_dirty:
                 self._sync_jobs()
+            self._beat()
             idle = self._jobs.idle_seconds
             timeout = self._heartbeat if idle is None else min(max(idle, 0.0), self._heartbeat)
+            if self._keepalive is not None:
+                timeout = min(timeout, self._keepalive.every)
             self._wake.wait(timeout)
             self._wake.clear()
             self.wakeups += 1
@@ -124,6 +147,17 @@ class Scheduler:
             abandoned, self._commands = self._commands, []
         for _, future in abandoned:
             future.cancel()  # the caller learns at once that it will not run
+
+    def _beat(self) -> None:
+        """Tells the keepalive the loop turns; at most once per ``every / 4`` (a loop
+        woken often by commands sends no flood)."""
+        if self._keepalive is None:
+            return
+        now = time.monotonic()
+        if self._last_beat is not None and now - self._last_beat < self._keepalive.every / 4:
+            return
+        self._last_beat = now
+        self._guarded(self._keepalive.beat)
 
     def _detect_jump(self, wall: datetime, mono: float) -> tuple[datetime, float]:
         """Catches suspend/resume and clock changes; returns the new reference pair."""

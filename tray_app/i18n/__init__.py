@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tray_app import APP_ID
+from tray_app.core.errors import Problem
 from tray_app.i18n import en, ru
 
 CATALOGS: dict[str, dict[str, str]] = {"ru": ru.MESSAGES, "en": en.MESSAGES}
@@ -27,3 +28,15 @@ def t(key: str, language: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
     if "{cmd}" in template and "cmd" not in values:
         values["cmd"] = _command()
     return template.format(**values)
+
+
+def invalid_text(problem: object, language: str = DEFAULT_LANGUAGE, /) -> str:
+    """A :class:`~tray_app.core.errors.Problem` in ``language`` (its ``invalid.*`` text,
+    with the problems among its values said too); anything else as ``str``."""
+    if not isinstance(problem, Problem):
+        return str(problem)
+    values = {
+        name: invalid_text(value, language) if isinstance(value, Problem) else value
+        for name, value in problem.values.items()
+    }
+    return t(f"invalid.{problem.key}", language, **values)

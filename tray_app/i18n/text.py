@@ -5,13 +5,18 @@ Shared by every adapter (console, tray, notifications) so they say the same thin
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from tray_app.core.errors import (
     BadUserAgent,
     ConfigError,
     NoKeyringError,
     RemoteError,
+    SecretFileUnreadable,
+    SecretKeyMissing,
+    SecretKeyUnusable,
     SecretStoreError,
     TelegramConflict,
     TelegramError,
@@ -32,7 +37,14 @@ from tray_app.core.events import (
 from tray_app.core.models import Attempt, AuthState, Outcome
 from tray_app.core.redact import redactor
 from tray_app.core.views import NotDue, Snapshot, Status
-from tray_app.i18n import t
+from tray_app.i18n import invalid_text, t
+
+if TYPE_CHECKING:
+    from tray_app.storage.secret_choice import StoreInfo
+
+# where the messages suggest the key when the error does not know the user's folders
+DEFAULT_KEY_FILE = "~/.config/hh-raiser/secrets.key"
+DEFAULT_PLAIN_FILE = "~/.local/share/hh-raiser/secrets.json"
 
 
 def local_time(moment: datetime | None, language: str, tz: tzinfo | None = None) -> str:
@@ -169,6 +181,12 @@ def telegram_problem_text(reason: ChannelProblem | None, detail: str | None, lan
     return redactor(text)
 
 
+def config_error_text(exc: ConfigError, language: str) -> str:
+    """What is wrong with a setting or the settings file, in the user's language
+    (the exception's own English where it carries no :class:`Problem`)."""
+    return invalid_text(exc.problem, language) if exc.problem is not None else str(exc)
+
+
 def error_text(exc: BaseException, language: str) -> str:
     """A clear message for an error that reached the user (secrets masked)."""
     return redactor(_error_text(exc, language))
@@ -182,11 +200,26 @@ def _error_text(exc: BaseException, language: str) -> str:
     if isinstance(exc, TelegramError):
         return telegram_problem_text(ChannelProblem.UNREACHABLE, str(exc), language)
     if isinstance(exc, NoKeyringError):
-        return t("err.no_keyring", language, detail=exc)
+        return t(
+            "err.no_keyring",
+            language,
+            detail=exc,
+            key=_shell_path(exc.key_file or DEFAULT_KEY_FILE),
+            plain=exc.plain_file or DEFAULT_PLAIN_FILE,
+        )
+    if isinstance(exc, SecretKeyMissing):
+        looked = "\n".join(f"  {path}" for path in exc.looked)
+        key = _shell_path(exc.suggested or DEFAULT_KEY_FILE)
+        return t("err.secret_key_missing", language, looked=looked, key=key)
+    if isinstance(exc, SecretKeyUnusable):
+        path = _shell_path(exc.path)
+        return t(f"err.secret_key.{exc.problem}", language, path=path, detail=exc.detail)
+    if isinstance(exc, SecretFileUnreadable):
+        return t(f"err.secrets_file.{exc.problem}", language, path=exc.path, detail=exc.detail)
     if isinstance(exc, SecretStoreError):
         return t("err.keyring", language, detail=exc)
     if isinstance(exc, ConfigError):
-        return t("err.config", language, detail=exc)
+        return t("err.config", language, detail=config_error_text(exc, language))
     if isinstance(exc, BadUserAgent):
         return t("err.bad_user_agent", language)
     if isinstance(exc, TransientError):
@@ -194,3 +227,31 @@ def _error_text(exc: BaseException, language: str) -> str:
     if isinstance(exc, RemoteError):
         return t("err.remote", language, detail=exc)
     return str(exc)
+
+
+def _shell_path(path: str) -> str:
+    """A path to paste into a POSIX shell: ``~/`` kept (the shell expands it), the
+    rest quoted where it needs to be."""
+    if path.startswith("~/"):
+        return "~/" + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def store_text(info: StoreInfo, language: str) -> str:
+    """The secret store in use, how it was chosen and whether it is safe, in one line
+    (``secrets status``, ``self-check``, the settings window)."""
+    if info.key is not None:
+        origin = t(f"secrets.key_from.{info.key.origin.value}", language)
+        kind = t(
+            "secrets.kind.encrypted", language, path=info.where, key=info.key.path, origin=origin
+        )
+    else:
+        kind = t(f"secrets.kind.{info.kind.value}", language, where=info.where)
+    if info.safe:
+        safety = t("secrets.safe", language)
+    elif info.key_exposed:
+        safety = t("secrets.unsafe_key", language)
+    else:
+        safety = t("secrets.unsafe_plain", language)
+    chosen = t(f"secrets.chosen_by.{info.chosen_by.value}", language)
+    return f"{kind}; {chosen} — {safety}"

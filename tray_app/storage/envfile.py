@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tray_app.core.errors import Problem
+from tray_app.i18n import invalid_text
+
 KNOWN_KEYS = (
     "ACCESS_TOKEN",
     "REFRESH_TOKEN",
@@ -26,10 +29,13 @@ _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 class EnvFileError(ValueError):
-    def __init__(self, line_number: int, reason: str) -> None:
-        super().__init__(f"line {line_number}: {reason}")
+    """``reason`` (an ``invalid.env_*`` text) says what is wrong for people, in their
+    language; the message is English, for the log."""
+
+    def __init__(self, line_number: int, reason: str, /, **values: object) -> None:
         self.line_number = line_number
-        self.reason = reason
+        self.reason = Problem(reason, values)
+        super().__init__(f"line {line_number}: {invalid_text(self.reason, 'en')}")
 
 
 @dataclass(frozen=True)
@@ -45,14 +51,14 @@ def _unquote(raw: str, line_number: int) -> str:
         quote = raw[0]
         end = raw.find(quote, 1)
         if end == -1:
-            raise EnvFileError(line_number, "unclosed quote")
+            raise EnvFileError(line_number, "env_unclosed_quote")
         rest = raw[end + 1 :].strip()
         if rest and not rest.startswith("#"):
-            raise EnvFileError(line_number, "text after the closing quote")
+            raise EnvFileError(line_number, "env_after_quote")
         return raw[1:end]
     value = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
     if any(ch.isspace() for ch in value):
-        raise EnvFileError(line_number, "unquoted value contains spaces")
+        raise EnvFileError(line_number, "env_spaces")
     return value
 
 
@@ -66,10 +72,10 @@ def parse_env(text: str) -> EnvFile:
             continue
         match = _LINE.match(stripped)
         if not match:
-            raise EnvFileError(number, "expected KEY=VALUE")
+            raise EnvFileError(number, "env_key_value")
         key, value = match.group(1), _unquote(match.group(2), number)
         if key in values:
-            raise EnvFileError(number, f"{key} is set twice")
+            raise EnvFileError(number, "env_twice", key=key)
         if key in KNOWN_KEYS:
             values[key] = value
             line_of[key] = number
@@ -85,11 +91,17 @@ class NotUtf8Error(EnvFileError):
 def read_env(path: Path) -> EnvFile:
     """Raises OSError where the file cannot be read (missing, a folder: see
     ``import_env``), and EnvFileError for its content."""
-    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    return decode_env(path.read_bytes())
+
+
+def decode_env(data: bytes) -> EnvFile:
+    """A ``.env`` read as bytes (a file, or standard input in a container); raises
+    EnvFileError for its content."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         good = data[: exc.start].decode("utf-8")
         line = len((good + "x").splitlines())  # as parse_env counts them
-        raise NotUtf8Error(line, "not UTF-8 text") from None
+        raise NotUtf8Error(line, "env_not_utf8") from None
     return parse_env(text)

@@ -1,4 +1,5 @@
-"""Secrets in the OS keyring (service ``hh-raiser``), never in a plain file.
+"""Secrets in the OS keyring (service ``hh-raiser``), never in a plain file unless
+the user chose one (:mod:`tray_app.storage.secret_choice` picks the backend).
 
 The OAuth pair is stored as ONE keyring entry so that saving a rotated pair is a
 single atomic write: a crash leaves the old pair or the new one, never a mix.
@@ -35,12 +36,18 @@ def secret_size(value: str) -> int:
     return len(value.encode("utf-16-le"))
 
 
-def check_backend(backend: KeyringBackend) -> KeyringBackend:
-    """Refuses backends that store nothing or store plain text."""
+def check_backend(backend: KeyringBackend, *, allow_plain: bool = False) -> KeyringBackend:
+    """Refuses backends that store nothing or store plain text. ``allow_plain`` lets
+    HH Raiser's own plain file through, and only when the user chose it."""
     module = type(backend).__module__
     name = f"{module}.{type(backend).__name__}"
     if module.startswith("keyrings.alt") or "Plaintext" in name:
         raise NoKeyringError(f"refusing the plain-text keyring backend {name}")
+    if getattr(backend, "plain_text", False) and not allow_plain:
+        raise NoKeyringError(
+            f"refusing the plain-text backend {name}: it is used only when chosen "
+            "(HH_RAISER_SECRET_STORE=plain-file)"
+        )
     if module.startswith(("keyring.backends.fail", "keyring.backends.null")):
         raise NoKeyringError(f"no usable keyring backend ({name})")
     inner = getattr(backend, "backends", None)
@@ -49,16 +56,60 @@ def check_backend(backend: KeyringBackend) -> KeyringBackend:
     return backend
 
 
+class MissingKeyring(KeyringBackend):
+    """Stands in for a keyring that is missing, where nothing was ever set up (a fresh
+    install): every read finds nothing, as an empty keyring would, so a command can say
+    "not set up yet" rather than fail on the keyring; every write fails with the
+    missing keyring's own error, so nothing is stored (and lost) anywhere else."""
+
+    priority = 0  # never chosen automatically
+
+    def __init__(self, missing: NoKeyringError) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.missing = missing
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        missing = self.missing  # the same words, the other stores' paths too
+        raise NoKeyringError(str(missing), key_file=missing.key_file, plain_file=missing.plain_file)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.PasswordDeleteError(username)
+
+
 class SecretStore:
     """Named secrets of this app in one keyring service."""
 
-    def __init__(self, backend: KeyringBackend | None = None, service: str = APP_ID) -> None:
-        self._backend = check_backend(backend or keyring.get_keyring())
+    def __init__(
+        self,
+        backend: KeyringBackend | None = None,
+        service: str = APP_ID,
+        *,
+        allow_plain: bool = False,
+    ) -> None:
+        self._backend = check_backend(backend or keyring.get_keyring(), allow_plain=allow_plain)
         self.service = service
+
+    @property
+    def backend(self) -> KeyringBackend:
+        return self._backend
+
+    def names(self) -> list[str] | None:
+        """Every name stored, where the backend can list them (a secrets file); None
+        for the OS keyrings, whose API cannot."""
+        lister = getattr(self._backend, "names", None)
+        return list(lister(self.service)) if callable(lister) else None
 
     @property
     def backend_name(self) -> str:
         return f"{type(self._backend).__module__}.{type(self._backend).__name__}"
+
+    @property
+    def missing(self) -> NoKeyringError | None:
+        """Why there is no keyring, when an empty :class:`MissingKeyring` answers instead."""
+        return self._backend.missing if isinstance(self._backend, MissingKeyring) else None
 
     def get(self, name: str) -> str | None:
         try:

@@ -25,8 +25,9 @@ from urllib.parse import urlparse
 
 import filelock
 
-from tray_app.core.errors import ConfigError
-from tray_app.core.models import Language, NotifyLevel, TransportKind
+from tray_app.core.errors import ConfigError, Problem
+from tray_app.core.models import Language, NotifyLevel, StoreKind, TransportKind
+from tray_app.i18n import invalid_text
 from tray_app.storage.atomic import write_atomic
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -36,33 +37,52 @@ _RESUME_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class Invalid(ValueError):
+    """A value a converter refuses: :attr:`problem` says why for people (in their
+    language), the message says it in English for the log."""
+
+    def __init__(self, key: str, /, **values: object) -> None:
+        self.problem = Problem(key, values)
+        super().__init__(invalid_text(self.problem, "en"))
+
+
+def config_error(key: str, /, **values: object) -> ConfigError:
+    """A ConfigError with its :class:`Problem` (``invalid.KEY``)."""
+    problem = Problem(key, values)
+    return ConfigError(invalid_text(problem, "en"), problem)
+
+
 def parse_hhmm(text: str) -> time:
     match = _HHMM.match(text.strip())
     if not match:
-        raise ValueError("expected local time as HH:MM, e.g. 09:30")
+        raise Invalid("hhmm")
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_active_hours(text: str) -> tuple[time, time]:
+    """Asks for the range as a whole: a bad half is not "a time" to the user."""
     parts = text.split("-")
-    if len(parts) != 2:
-        raise ValueError("expected HH:MM-HH:MM, e.g. 08:00-23:00 or 22:00-02:00")
-    start, end = (parse_hhmm(p) for p in parts)
+    try:
+        if len(parts) != 2:
+            raise Invalid("hours")
+        start, end = (parse_hhmm(p) for p in parts)
+    except Invalid:
+        raise Invalid("hours") from None
     if start == end:
-        raise ValueError("start and end are equal; leave empty for no limit")
+        raise Invalid("hours_equal")
     return start, end
 
 
 def _number(low: float, high: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
         if isinstance(value, bool):
-            raise ValueError("expected a number")
+            raise Invalid("number")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError("expected a number") from None
+            raise Invalid("number") from None
         if not low <= number <= high:  # also refuses NaN
-            raise ValueError(f"expected a number from {low:g} to {high:g}")
+            raise Invalid("number_range", low=f"{low:g}", high=f"{high:g}")
         return number
 
     return convert
@@ -71,13 +91,13 @@ def _number(low: float, high: float) -> Callable[[Any], float]:
 def _integer(low: int, high: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("expected a whole number")
+            raise Invalid("whole")
         try:
             number = int(str(value).strip()) if not isinstance(value, int) else value
         except ValueError:
-            raise ValueError("expected a whole number") from None
+            raise Invalid("whole") from None
         if not low <= number <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}")
+            raise Invalid("whole_range", low=low, high=high)
         return number
 
     return convert
@@ -91,7 +111,7 @@ def _choice(kind: type[_Choice]) -> Callable[[Any], _Choice]:
         try:
             return kind(text)
         except ValueError:
-            raise ValueError("expected one of: " + ", ".join(kind)) from None
+            raise Invalid("one_of", choices=", ".join(kind)) from None
 
     return convert
 
@@ -112,7 +132,7 @@ def _required(check: Callable[[str], object]) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         text = "" if value is None else str(value).strip()
         if not text:
-            raise ValueError("must not be empty")
+            raise Invalid("empty")
         check(text)
         return text
 
@@ -140,44 +160,38 @@ def _resume_ids(value: Any) -> tuple[str, ...] | None:
     ids = [item for item in items if item]
     for resume_id in ids:
         if not _RESUME_ID.match(resume_id):
-            raise ValueError(f"not a resume id: {resume_id!r}")
+            raise Invalid("resume_id", id=_brief(resume_id))
     return tuple(dict.fromkeys(ids))
 
 
 def _email(text: str) -> None:
     if not _EMAIL.match(text):
-        raise ValueError("expected an e-mail address, e.g. me@example.com")
+        raise Invalid("email")
 
 
 def _chat_id(text: str) -> None:
     if not re.fullmatch(r"-?\d{1,20}", text):
-        raise ValueError("expected a Telegram chat id (an integer)")
+        raise Invalid("chat_id")
 
 
 def _user_id(text: str) -> None:
     """A Telegram user id (Bot API ``User.id``: a positive integer of up to 52 bits)."""
     if not re.fullmatch(r"[1-9][0-9]{0,19}", text):
-        raise ValueError("expected a Telegram user id (a positive integer)")
+        raise Invalid("user_id")
 
 
 def _http_url(text: str) -> None:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError("expected an http(s) URL, e.g. https://api.telegram.org")
+        raise Invalid("http_url")
 
 
 def _proxy_url(text: str) -> None:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
-        raise ValueError(
-            "expected http://host:port, socks5://host:port or socks5h://host:port "
-            "(socks5h resolves names through the proxy)"
-        )
+        raise Invalid("proxy_url")
     if "@" in parsed.netloc:
-        raise ValueError(
-            "no user:password in the settings file; set the proxy with "
-            "'hh-raiser config set telegram_proxy URL' and they go to the keyring"
-        )
+        raise Invalid("proxy_auth")
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -191,13 +205,13 @@ def _web_host(value: Any) -> str:
     host = urlparse(text).hostname if "://" in text else text.rstrip("/")
     labels = (host or "").split(".")
     if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
-        raise ValueError("expected a host name such as hh.ru, spb.hh.ru, hh.kz or rabota.by")
+        raise Invalid("host")
     return ".".join(labels)
 
 
 def _plain(text: str) -> None:
     if any(ch.isspace() for ch in text):
-        raise ValueError("must not contain spaces")
+        raise Invalid("spaces")
 
 
 def _boolean(value: Any) -> bool:
@@ -208,7 +222,7 @@ def _boolean(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError("expected true or false")
+    raise Invalid("boolean")
 
 
 @dataclass(frozen=True)
@@ -237,6 +251,8 @@ class Settings:
     telegram_commands: bool = True
     digest_time: str = ""
     web_host: str = "hh.ru"
+    # where secrets are kept; HH_RAISER_SECRET_STORE overrides it (secret_choice.py)
+    secret_store: StoreKind = StoreKind.KEYRING
 
     def is_enabled(self, resume_id: str) -> bool:
         return self.enabled_resumes is None or resume_id in self.enabled_resumes
@@ -271,6 +287,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "telegram_commands": _boolean,
     "digest_time": _optional(parse_hhmm),
     "web_host": _web_host,
+    "secret_store": _choice(StoreKind),
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 
@@ -296,10 +313,12 @@ MAX_RESUMES = 1000  # ids in enabled_resumes; hh.ru gives a job seeker a few doz
 MAX_FILE_BYTES = 1_000_000  # a settings file is under 1 KB; more is not one
 
 
-def _brief(value: Any, limit: int = 60) -> str:
+def _brief(value: Any, limit: int = 60) -> str | Problem:
     """``repr`` of a value for an error message, cut so a huge one stays readable."""
     text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+    return (
+        text if len(text) <= limit else Problem("cut", {"start": text[:limit], "length": len(text)})
+    )
 
 
 def _check_size(key: str, value: Any) -> None:
@@ -308,22 +327,26 @@ def _check_size(key: str, value: Any) -> None:
         if key == "enabled_resumes":
             limit = MAX_RESUMES * 65  # ids of up to 64 characters and their commas
         if len(value) > limit:
-            raise ValueError(f"too long: {len(value)} characters, at most {limit}")
+            raise Invalid("too_long", length=len(value), limit=limit)
     elif isinstance(value, list | tuple) and len(value) > MAX_RESUMES:
-        raise ValueError(f"too many items: {len(value)}, at most {MAX_RESUMES}")
+        raise Invalid("too_many", count=len(value), limit=MAX_RESUMES)
 
 
 def validate(key: str, value: Any) -> Any:
     """Converts a JSON or typed-in value for ``key``; :class:`ConfigError` says why not."""
     if key not in FIELDS:
-        raise ConfigError(f"unknown setting {_brief(key)}; known: {', '.join(FIELDS)}")
+        raise config_error("unknown_key", key=_brief(key), known=", ".join(FIELDS))
     try:
         _check_size(key, value)
         return FIELDS[key](value)
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {exc} (got {_brief(value)})") from None
+    except Invalid as exc:
+        raise config_error("setting", key=key, reason=exc.problem, got=_brief(value)) from None
+    except ValueError as exc:  # a converter's own words (none is known to give any)
+        raise config_error("setting", key=key, reason=str(exc), got=_brief(value)) from None
     except RecursionError:  # str() of a list nested a thousand deep
-        raise ConfigError(f"{key}: nested too deeply (got {type(value).__name__})") from None
+        raise config_error(
+            "setting", key=key, reason=Problem("nested"), got=type(value).__name__
+        ) from None
 
 
 def to_text(value: Any) -> str:
@@ -375,32 +398,22 @@ class SettingsStore:
         except FileNotFoundError:
             return DEFAULTS
         except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot be read ({exc})") from None
+            raise config_error("unreadable", path=self.path, detail=exc) from None
         if len(data) > MAX_FILE_BYTES:
-            raise ConfigError(
-                f"{self.path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; "
-                "a settings file is under 1 KB"
-            )
+            raise config_error("file_too_large", path=self.path, mb=MAX_FILE_BYTES // 1_000_000)
         try:
             raw = json.loads(data.decode("utf-8"))
         except ValueError as exc:  # also not UTF-8, and a number of 5000 digits
-            raise ConfigError(f"{self.path}: not a valid settings file ({exc})") from None
+            raise config_error("not_settings", path=self.path, detail=exc) from None
         except RecursionError:
-            raise ConfigError(
-                f"{self.path}: not a valid settings file (nested too deeply)"
-            ) from None
+            raise config_error("not_settings", path=self.path, detail=Problem("nested")) from None
         if not isinstance(raw, dict):
-            raise ConfigError(f"{self.path}: expected a JSON object")
+            raise config_error("not_object", path=self.path)
         version = raw.pop("version", 1)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ConfigError(
-                f"{self.path}: version: expected a positive whole number (got {_brief(version)})"
-            )
+            raise config_error("bad_version", path=self.path, got=_brief(version))
         if version > VERSION:
-            raise ConfigError(
-                f"{self.path}: version {version} was written by a newer HH Raiser; "
-                f"this one reads up to version {VERSION}"
-            )
+            raise config_error("newer_version", path=self.path, version=version, known=VERSION)
         if version == 1:
             raw = _from_version_1(raw)
         values: dict[str, Any] = {}
@@ -408,7 +421,7 @@ class SettingsStore:
             try:
                 values[key] = validate(key, value)
             except ConfigError as exc:
-                raise ConfigError(f"{self.path}: {exc}") from None
+                raise config_error("in_file", path=self.path, reason=exc.problem) from None
         return replace(DEFAULTS, **values)
 
     def update(self, **changes: Any) -> Settings:
@@ -432,9 +445,8 @@ class SettingsStore:
         try:
             lock.acquire(timeout=LOCK_TIMEOUT)
         except filelock.Timeout:
-            raise ConfigError(
-                f"{self.path}: another process has held {self.lock_path.name} for "
-                f"{LOCK_TIMEOUT:g} s; nothing was written, try again"
+            raise config_error(
+                "locked", path=self.path, lock=self.lock_path.name, timeout=f"{LOCK_TIMEOUT:g}"
             ) from None
         try:
             current = self.load()

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 PART_CHARS = 1200  # ASCII JSON: 2400 bytes as UTF-16, under the 2560-byte limit
 MAX_PARTS = 12
 SLOTS = ("a", "b")
+KNOWN_HOSTS = ("hh.ru", "spb.hh.ru", "hh.kz", "rabota.by")
+"""hh.ru's sites whose sessions ``secrets migrate`` looks for in a keyring, which
+cannot list its entries (besides the ``web_host`` setting's)."""
+INDEX_PREFIX = "web_session:"
 REDACT_MIN = 12  # shorter cookie values ("applicant", "113") are not secrets
 
 
@@ -85,7 +89,7 @@ class WebSessionStore:
     def __init__(self, secrets: SecretStore, host: str) -> None:
         self._secrets = secrets
         self.host = host
-        self.index_name = f"web_session:{host}"
+        self.index_name = f"{INDEX_PREFIX}{host}"
         self._index: dict[str, Any] | None = None  # as last read or written
 
     def _part_name(self, slot: str, number: int) -> str:

@@ -109,12 +109,18 @@ class ApiTransport:
                 (),
                 response.content,
             )
+            request_id = request_id_of(response)
             log.info(
                 "%s %s -> %s request_id=%s",
                 method,
                 path,
                 response.status_code,
-                request_id_of(response),
+                request_id,
+                extra={
+                    "event": "http",
+                    "request_id": request_id,
+                    "http_status": response.status_code,
+                },
             )
             if response.status_code != 403 or attempt == 1:
                 return response

@@ -85,7 +85,14 @@ def raise_for_api_error(response: requests.Response, what: str) -> Any:
     kw: dict[str, Any] = {"status": status, "request_id": request_id}
     if 200 <= status < 300:
         return body
-    log.info("%s: HTTP %s request_id=%s errors=%s", what, status, request_id, _errors(body))
+    log.info(
+        "%s: HTTP %s request_id=%s errors=%s",
+        what,
+        status,
+        request_id,
+        _errors(body),
+        extra={"event": "hh_error", "request_id": request_id, "http_status": status},
+    )
     if body is None and is_ddos_guard_page(response.content):
         raise BotCheck(
             f"{what}: DDoS-Guard's bot protection answered instead of hh.ru (HTTP {status})",

@@ -288,6 +288,7 @@ class WebTransport:
             response.content,
         )
         location = response.headers.get("Location")
+        request_id = request_id_of(response)
         log.info(
             "web %s %s -> %s %s%s request_id=%s",
             method,
@@ -295,7 +296,8 @@ class WebTransport:
             response.status_code,
             response.headers.get("Content-Type", "-").split(";")[0],
             f" Location={redactor(location)}" if location else "",
-            request_id_of(response),
+            request_id,
+            extra={"event": "http", "request_id": request_id, "http_status": response.status_code},
         )
         self._take_rotation(response)
         return response

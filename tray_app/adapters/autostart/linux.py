@@ -16,11 +16,16 @@ from tray_app import APP_NAME
 FILE_NAME = "hh-raiser.desktop"
 
 
-def autostart_dir(environ: Mapping[str, str]) -> Path:
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(
-        environ.get("HOME") or str(Path.home()), ".config"
+def config_home(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CONFIG_HOME``, by default ``~/.config``."""
+    return Path(
+        environ.get("XDG_CONFIG_HOME")
+        or os.path.join(environ.get("HOME") or str(Path.home()), ".config")
     )
-    return Path(base) / "autostart"
+
+
+def autostart_dir(environ: Mapping[str, str]) -> Path:
+    return config_home(environ) / "autostart"
 
 
 def exec_line(command: list[str]) -> str:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, EXIT_SIGN_IN, Cli, notify_instance
+from tray_app.adapters.cli.base import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_SIGN_IN,
+    EXIT_USAGE,
+    Cli,
+    notify_instance,
+)
 from tray_app.adapters.login_text import failure_text, step_text
 from tray_app.adapters.usecases import (
     CheckingSession,
@@ -29,10 +36,10 @@ from tray_app.adapters.usecases import (
 )
 from tray_app.adapters.web_login import done_text, problem_text
 from tray_app.adapters.web_window import SignInWindow, window_support
-from tray_app.core.errors import SessionImportError, SignInNeeded
-from tray_app.i18n import t
-from tray_app.storage.proxy import save_telegram_proxy
-from tray_app.storage.secrets import SecretStore
+from tray_app.core.errors import ConfigError, SessionImportError, SignInNeeded
+from tray_app.i18n import invalid_text, t
+from tray_app.i18n.text import error_text
+from tray_app.storage.proxy import save_telegram_proxy, split_credentials
 from tray_app.storage.settings import FIELDS, SettingsStore, to_text, validate
 
 
@@ -45,20 +52,38 @@ def cmd_config(cli: Cli, args: argparse.Namespace) -> int:
     elif args.action == "get":
         cli.say(to_text(getattr(store.load(), args.key)))
     else:
+        # a value the setting does not take is a usage error (2), told before anything
+        # is read or written; a settings file that cannot be read stays a failure (1)
+        typed = args.value
+        if args.key == "telegram_proxy":  # its user:password goes to the keyring
+            typed = split_credentials(typed.strip())[0]
+        try:
+            validate(args.key, typed)
+        except ConfigError as exc:
+            cli.complain(error_text(exc, cli.language))
+            return EXIT_USAGE
         if args.key == "telegram_proxy":
-            secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
-            settings = save_telegram_proxy(args.value, store, secrets)
+            settings = save_telegram_proxy(args.value, store, cli.secrets()[0])
         else:
             settings = store.update(**{args.key: args.value})
         cli.say(
             t("config.set", cli.language, key=args.key, value=to_text(getattr(settings, args.key)))
         )
+        if args.key == "secret_store":  # a choice of where to look: nothing is moved
+            cli.say(t("config.secret_store", cli.language, value=settings.secret_store))
         notify_instance(cli, "settings")
     return EXIT_OK
 
 
 def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
-    result = import_env(Path(args.path), cli.runtime)
+    data: bytes | None = None
+    if args.path == "-":  # `docker compose run -T hh-raiser import-env - < .env`
+        if cli.stdin is None:
+            cli.complain(t("import.no_stdin", cli.language))
+            return EXIT_FAILURE
+        raw = cli.stdin.buffer.read() if hasattr(cli.stdin, "buffer") else cli.stdin.read()
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    result = import_env(Path(args.path), cli.runtime, data)
     if result.refused is not None:
         cli.complain(_refusal_text(result, cli.language))
         return EXIT_FAILURE
@@ -75,7 +100,8 @@ def cmd_import_env(cli: Cli, args: argparse.Namespace) -> int:
 
 def _refusal_text(result: EnvImport, lang: str) -> str:
     if result.refused == EnvRefusal.BAD_LINE:
-        return t("import.bad", lang, path=result.path, line=result.line, reason=result.reason)
+        reason = invalid_text(result.reason, lang)
+        return t("import.bad", lang, path=result.path, line=result.line, reason=reason)
     if result.refused == EnvRefusal.PARTIAL_TOKENS:
         return t("import.partial_tokens", lang)
     if result.refused == EnvRefusal.MISSING:

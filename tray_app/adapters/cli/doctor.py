@@ -17,20 +17,14 @@ from tray_app.i18n import t
 from tray_app.storage.lock import InstanceLock
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    doctor = sub.add_parser(
-        "doctor",
-        help="what hh.ru shows this account and what HH Raiser concludes: a report "
-        "without secrets, for bug reports",
-    )
-    doctor.add_argument(
-        "--raise",
-        dest="raise_id",
-        metavar="RESUME",
-        help="also raise this resume once (its id or the id's beginning), with hh.ru's answers",
-    )
-    doctor.add_argument("--demo", action="store_true", help="against the built-in simulator")
-    doctor.add_argument("--web", action="store_true", help="with --demo: through the website")
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], language: str) -> None:
+    def say(key: str) -> str:
+        return t(f"cli.{key}", language)
+
+    doctor = sub.add_parser("doctor", help=say("doctor"), description=say("doctor"))
+    doctor.add_argument("--raise", dest="raise_id", metavar=say("resume"), help=say("doctor.raise"))
+    doctor.add_argument("--demo", action="store_true", help=say("doctor.demo"))
+    doctor.add_argument("--web", action="store_true", help=say("doctor.web"))
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from tray_app import __version__
 from tray_app.adapters.bundle import prepare_process
-from tray_app.adapters.cli import doctor, telegram
+from tray_app.adapters.cli import doctor, os_service, secrets, telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import (
     EXIT_ALREADY_RUNNING,
@@ -22,10 +22,11 @@ from tray_app.adapters.cli.base import (
     Cli,
 )
 from tray_app.adapters.cli.instance import cmd_raise_now, cmd_resumes, cmd_status
+from tray_app.adapters.cli.parser import argparse_speaks, parser_class, seconds, setting
 from tray_app.adapters.cli.selfcheck import cmd_self_check
 from tray_app.adapters.cli.serve import cmd_demo, cmd_run, cmd_start
 from tray_app.adapters.command import command_name
-from tray_app.adapters.logs import setup_logging
+from tray_app.adapters.logs import LOG_FORMATS, setup_logging
 from tray_app.core.errors import AlreadyRunningError, ConfigError, HHRaiserError, SignInNeeded
 from tray_app.core.models import Language
 from tray_app.i18n import t, use_command
@@ -37,74 +38,90 @@ log = logging.getLogger(__name__)
 TAB_NAMES = ("hh", "telegram", "raising", "general", "about")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hh-raiser",
-        description="Keeps your hh.ru resumes at the top of search. / Поднимает резюме на hh.ru.",
-        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 nothing due yet, 4 sign-in needed, "
-        "5 already running.",
+def build_parser(language: str = "ru", cli: Cli | None = None) -> argparse.ArgumentParser:
+    """Every command and option, described in ``language``; help and usage errors go
+    to ``cli``'s streams (the process's without one). Build it, and parse with it,
+    inside :func:`argparse_speaks` for argparse's own words to be in that language."""
+
+    def say(key: str, **values: object) -> str:
+        return t(f"cli.{key}", language, **values)
+
+    streams = (cli.out, cli.err) if cli is not None else (sys.stdout, sys.stderr)
+    parser = parser_class(*streams)(
+        prog="hh-raiser", description=say("description"), epilog=say("epilog")
     )
-    parser.add_argument("--version", action="version", version=f"hh-raiser {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="raise resumes until stopped")
-    run.add_argument("--headless", action="store_true", help="no tray icon (servers)")
-    demo = sub.add_parser("demo", help="run against the built-in hh.ru simulator")
-    demo.add_argument("--headless", action="store_true", help="in the console, no tray icon")
-    demo.add_argument("--cooldown", type=int, default=20, help="seconds between raises")
+    parser.add_argument(
+        "--version", action="version", version=f"hh-raiser {__version__}", help=say("version")
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=say("verbose"))
+    sub = parser.add_subparsers(dest="command", metavar=say("command"))
+    run = sub.add_parser("run", help=say("run"), description=say("run"))
+    run.add_argument("--headless", action="store_true", help=say("run.headless"))
+    demo = sub.add_parser("demo", help=say("demo"), description=say("demo"))
+    demo.add_argument("--headless", action="store_true", help=say("demo.headless"))
+    for serving in (run, demo):
+        serving.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            default="text",
+            metavar=say("format"),
+            help=say("log_format"),
+        )
     demo.add_argument(
-        "--web", action="store_true", help="raise through the simulated website session"
+        "--cooldown",
+        type=seconds(language, whole=True),
+        default=20,
+        metavar=say("seconds"),
+        help=say("demo.cooldown"),
     )
-    raise_now = sub.add_parser("raise-now", help="raise what is due now")
-    raise_now.add_argument("--resume", metavar="ID")
-    raise_now.add_argument("--json", action="store_true")
-    status = sub.add_parser("status", help="sign-in state, last and next raises")
-    status.add_argument("--json", action="store_true")
-    sub.add_parser("resumes", help="list resumes with their ids")
-    login = sub.add_parser(
-        "login", help="sign in to hh.ru: OAuth, or --web with the browser's session"
-    )
-    login.add_argument("--paste", action="store_true", help="paste the code instead of a listener")
-    login.add_argument("--timeout", type=float, default=300.0)
+    demo.add_argument("--web", action="store_true", help=say("demo.web"))
+    raise_now = sub.add_parser("raise-now", help=say("raise_now"), description=say("raise_now"))
+    raise_now.add_argument("--resume", metavar="ID", help=say("raise_now.resume"))
+    raise_now.add_argument("--json", action="store_true", help=say("json"))
+    status = sub.add_parser("status", help=say("status"), description=say("status"))
+    status.add_argument("--json", action="store_true", help=say("json"))
+    sub.add_parser("resumes", help=say("resumes"), description=say("resumes"))
+    login = sub.add_parser("login", help=say("login"), description=say("login"))
+    login.add_argument("--paste", action="store_true", help=say("login.paste"))
     login.add_argument(
-        "--web", action="store_true", help="raise through the website with your browser's session"
+        "--timeout",
+        type=seconds(language),
+        default=300.0,
+        metavar=say("seconds"),
+        help=say("login.timeout"),
     )
+    login.add_argument("--web", action="store_true", help=say("login.web"))
     source = login.add_mutually_exclusive_group()
+    source.add_argument("--cookies", metavar=say("file"), help=say("login.cookies"))
+    source.add_argument("--window", action="store_true", help=say("login.window"))
     source.add_argument(
-        "--cookies", metavar="FILE", help="Cookie header or cookies.txt; '-' reads stdin"
+        "--firefox", nargs="?", const="", metavar=say("profile"), help=say("login.firefox")
     )
-    source.add_argument(
-        "--window",
-        action="store_true",
-        help="sign in on hh.ru's own page in HH Raiser's window (no cookies to copy)",
+    login.add_argument(
+        "--host", type=setting("web_host", language), metavar=say("site"), help=say("login.host")
     )
-    source.add_argument(
-        "--firefox",
-        nargs="?",
-        const="",
-        metavar="PROFILE",
-        help="take the session from Firefox (the profile in use, or this profile folder)",
+    imp = sub.add_parser("import-env", help=say("import_env"), description=say("import_env"))
+    imp.add_argument("path", metavar=say("path"), help=say("import_env.path"))
+    config = sub.add_parser("config", help=say("config"), description=say("config"))
+    config_sub = config.add_subparsers(dest="action", required=True, metavar=say("action"))
+    config_sub.add_parser("list", help=say("config.list"), description=say("config.list"))
+    keys = ", ".join(FIELDS)
+    get = config_sub.add_parser("get", help=say("config.get"), description=say("config.get"))
+    get.add_argument("key", choices=list(FIELDS), metavar=say("key"), help=say("keys", keys=keys))
+    set_ = config_sub.add_parser("set", help=say("config.set"), description=say("config.set"))
+    set_.add_argument("key", choices=list(FIELDS), metavar=say("key"), help=say("keys", keys=keys))
+    set_.add_argument("value", metavar=say("value"), help=say("config.value"))
+    telegram.add_parser(sub, language)
+    doctor.add_parser(sub, language)
+    secrets.add_parser(sub, language)
+    os_service.add_parser(sub, language)
+    check = sub.add_parser("self-check", help=say("self_check"), description=say("self_check"))
+    check.add_argument("--json", action="store_true", help=say("json"))
+    check.add_argument("--headless", action="store_true", help=say("self_check.headless"))
+    settings = sub.add_parser("settings", help=say("settings"), description=say("settings"))
+    settings.add_argument(
+        "--tab", choices=TAB_NAMES, default="hh", metavar=say("tab"), help=say("settings.tab")
     )
-    login.add_argument("--host", help="the hh.ru site: hh.ru, spb.hh.ru, hh.kz, rabota.by…")
-    imp = sub.add_parser("import-env", help="import the old script's .env file")
-    imp.add_argument("path")
-    config = sub.add_parser("config", help="read or change settings")
-    config_sub = config.add_subparsers(dest="action", required=True)
-    config_sub.add_parser("list")
-    get = config_sub.add_parser("get")
-    get.add_argument("key", choices=list(FIELDS))
-    set_ = config_sub.add_parser("set")
-    set_.add_argument("key", choices=list(FIELDS))
-    set_.add_argument("value")
-    telegram.add_parser(sub)
-    doctor.add_parser(sub)
-    check = sub.add_parser(
-        "self-check", help="what this installation uses: keyring, tray, menus, paths"
-    )
-    check.add_argument("--json", action="store_true")
-    check.add_argument("--headless", action="store_true", help="a server: no tray is needed")
-    settings = sub.add_parser("settings", help="the settings window")
-    settings.add_argument("--tab", choices=TAB_NAMES, default="hh", help="the tab to show")
     return parser
 
 
@@ -142,6 +159,8 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "settings": cmd_settings,
     "self-check": cmd_self_check,
     "doctor": doctor.cmd_doctor,
+    "secrets": secrets.cmd_secrets,
+    "service": os_service.cmd_service,
 }
 
 
@@ -180,13 +199,16 @@ def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
 
 
 def _run(cli: Cli, argv: Sequence[str] | None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    cli.language = _language(cli.paths)
+    cli.language = _language(cli.paths)  # before the parser: it speaks the same language
     use_command(functools.cache(lambda: command_name(cli.environ)))  # for the hints
-    setup_logging(cli.paths.log_file, verbose=args.verbose)
+    try:
+        with argparse_speaks(cli.language):
+            args = build_parser(cli.language, cli).parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (2) already told
+        return int(exc.code or 0)
+    log_format = getattr(args, "log_format", "text")
+    cli.log_json = log_format == "json"
+    setup_logging(cli.paths.log_file, verbose=args.verbose, log_format=log_format)
     _make_private(cli.paths)
     command = COMMANDS.get(args.command or "", cmd_start)
     try:
@@ -202,4 +224,10 @@ def _run(cli: Cli, argv: Sequence[str] | None) -> int:
         return EXIT_FAILURE
     except RuntimeError as exc:  # the running instance reported a failure
         cli.complain(t("err.instance", cli.language, detail=exc))
+        return EXIT_FAILURE
+    except EOFError:  # a prompt got no answer: Ctrl+D, or no terminal (</dev/null, cron)
+        cli.complain(t("err.no_input", cli.language))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl+C at a prompt (run and demo quit on it by themselves)
+        cli.complain(t("err.interrupted", cli.language))
         return EXIT_FAILURE

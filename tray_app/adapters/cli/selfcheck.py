@@ -1,6 +1,11 @@
 """``hh-raiser self-check``: what this installation (or built executable) really
-uses — keyring backend, tray backend, menus, notifications, the sign-in window, paths —
-so a user's report says it, and a build can be checked before it ships."""
+uses — the secret store (and whether it is safe), tray backend, menus, notifications,
+the sign-in window, paths — so a user's report says it, and a build can be checked
+before it ships.
+
+A line that fails says what to do about it right under it, and the verdict names the
+lines that failed. What is merely absent where it is not needed (no screen on a
+server: no tray icon, no sign-in window) is information, not a failure."""
 
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ from tray_app import __version__
 from tray_app.adapters.autostart import launch_command
 from tray_app.adapters.bundle import asset_path, is_frozen
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli
+from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.adapters.web_window import window_support
 from tray_app.core.errors import ConfigError, SecretStoreError
 from tray_app.i18n import t
-from tray_app.storage.secrets import SecretStore
+from tray_app.i18n.text import config_error_text, error_text, store_text
 from tray_app.storage.settings import SettingsStore
 
 
@@ -36,6 +42,48 @@ class SignInWindowCheck:
 
 
 @dataclass(frozen=True)
+class TrayCheck:
+    """The tray as ``run`` would load it here."""
+
+    backend: str | None  # pystray's backend module
+    problem: str | None  # why it would have no menu
+    menus: bool
+    notifications: bool
+    display: bool = True  # False: no screen at all; ``run`` goes on without an icon
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A failed part: its name for scripts (``keyring``, ``tray``, ``assets``), what
+    is wrong and what to do, both in the user's language."""
+
+    part: str
+    problem: str
+    fix: str
+
+    @property
+    def line(self) -> str:
+        """The line of the text report it belongs under."""
+        return "menus" if self.part == "tray" else self.part
+
+
+@dataclass(frozen=True)
+class SecretStoreCheck:
+    """The store in use (``secrets status`` says the same): its kind, how it was
+    chosen, where it is, and whether it is safe; ``problem`` (in the user's
+    language) why it cannot be used, and what to do."""
+
+    kind: str | None
+    chosen_by: str | None
+    where: str | None
+    key_from: str | None
+    key_file: str | None
+    safe: bool
+    text: str  # the line self-check prints
+    problem: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     version: str
     frozen: bool
@@ -44,10 +92,12 @@ class Report:
     system: str
     keyring: str | None
     keyring_problem: str | None
+    secret_store: SecretStoreCheck
     tray_backend: str | None
     tray_problem: str | None
     menus: bool
     notifications: bool
+    display: bool
     sign_in_window: SignInWindowCheck
     transport: str
     web_host: str
@@ -58,26 +108,54 @@ class Report:
     start_at_login: list[str]
     child_library_path: str | None  # what programs we open (browser, xdg-open) inherit
 
-    def problems(self, *, headless: bool) -> list[str]:
-        found = [f"keyring: {self.keyring_problem}"] if self.keyring is None else []
-        if not headless and not self.menus:
-            found.append(f"tray: {self.tray_problem or 'no menu'}")
+    def failed(self, *, headless: bool, language: str) -> list[Failed]:
+        """No usable secret store; a tray with no menu on this screen (unless
+        ``headless``); a bundle without its icon. No screen at all is none of them."""
+        found = []
+        if self.keyring is None:
+            problem = str(self.keyring_problem)  # it says what to do itself
+            found.append(Failed("keyring", problem, problem))
+        if not headless and self.display and not self.menus:
+            problem = self.tray_problem or t("selfcheck.no_menu", language)
+            command = install_command(this_installation())
+            fix = t("selfcheck.fix.menus", language, command=command)
+            found.append(Failed("tray", problem, fix))
         if self.assets is None:
-            found.append("assets: the app icon is missing from the bundle")
+            fix = t("selfcheck.fix.assets", language)
+            found.append(Failed("assets", t("selfcheck.no_icon", language), fix))
         return found
 
+    def problems(self, *, headless: bool, language: str) -> list[str]:
+        """Each as ``part: what is wrong``: the part is this report's name for it (for
+        scripts), the rest is for people, in their language."""
+        return [f"{f.part}: {f.problem}" for f in self.failed(headless=headless, language=language)]
 
-def _keyring(cli: Cli) -> tuple[str | None, str | None]:
-    """The backend in use, after a read that proves it answers."""
+
+def _keyring(cli: Cli) -> tuple[str | None, str | None, SecretStoreCheck]:
+    """The store in use, after a read that proves it answers; else what is wrong, as
+    every other command says it."""
     try:
-        secrets = SecretStore(cli.keyring_backend, service=cli.paths.keyring_service)
+        secrets, info = cli.secrets()
         secrets.get("self-check")
-    except SecretStoreError as exc:
-        return None, str(exc)
-    return secrets.backend_name, None
+    except (SecretStoreError, ConfigError) as exc:
+        problem = error_text(exc, cli.language)
+        check = SecretStoreCheck(None, None, None, None, None, False, problem, problem)
+        return None, problem, check
+    json_info = info.as_json()
+    check = SecretStoreCheck(
+        kind=json_info["kind"],
+        chosen_by=json_info["chosen_by"],
+        where=info.where,
+        key_from=json_info["key_from"],
+        key_file=json_info["key_file"],
+        safe=info.safe,
+        text=store_text(info, cli.language),
+        problem=None,
+    )
+    return secrets.backend_name, None, check
 
 
-def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
+def _tray(language: str) -> TrayCheck:
     """pystray's backend as this process would load it, and what it can do."""
     from tray_app.adapters.tray.app import (
         TrayUnavailable,
@@ -88,12 +166,14 @@ def _tray(language: str) -> tuple[str | None, str | None, bool, bool]:
     try:
         pystray = load_pystray(language)
     except TrayUnavailable as exc:
+        if exc.no_display:
+            return TrayCheck(None, None, False, False, display=False)
         try:
             import pystray as bare  # a menu-less backend still names itself
-        except Exception:  # noqa: BLE001 - no display: nothing loads at all
-            return None, str(exc), False, False
-        return bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION)
-    return pystray.Icon.__module__, None, True, notifications_available(pystray)
+        except Exception:  # noqa: BLE001 - nothing loads at all
+            return TrayCheck(None, str(exc), False, False)
+        return TrayCheck(bare.Icon.__module__, str(exc), False, bool(bare.Icon.HAS_NOTIFICATION))
+    return TrayCheck(pystray.Icon.__module__, None, True, notifications_available(pystray))
 
 
 def _sign_in_window(cli: Cli) -> SignInWindowCheck:
@@ -111,9 +191,9 @@ def collect(cli: Cli) -> Report:
         settings = SettingsStore(paths.settings_file).load()
         transport, web_host = settings.transport, settings.web_host
     except ConfigError as exc:
-        transport = web_host = f"? ({exc})"
-    keyring_name, keyring_problem = _keyring(cli)
-    tray, tray_problem, menus, notifications = _tray(cli.language)
+        transport = web_host = f"? ({config_error_text(exc, cli.language)})"
+    keyring_name, keyring_problem, secret_store = _keyring(cli)
+    tray = _tray(cli.language)
     return Report(
         version=__version__,
         frozen=is_frozen(),
@@ -122,10 +202,12 @@ def collect(cli: Cli) -> Report:
         system=f"{platform.system()} {platform.release()} {platform.machine()}",
         keyring=keyring_name,
         keyring_problem=keyring_problem,
-        tray_backend=tray,
-        tray_problem=tray_problem,
-        menus=menus,
-        notifications=notifications,
+        secret_store=secret_store,
+        tray_backend=tray.backend,
+        tray_problem=tray.problem,
+        menus=tray.menus,
+        notifications=tray.notifications,
+        display=tray.display,
         sign_in_window=_sign_in_window(cli),
         transport=transport,
         web_host=web_host,
@@ -139,23 +221,39 @@ def collect(cli: Cli) -> Report:
 
 
 def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
-    """Exit 1 when no keyring is usable, or (unless ``--headless``) the tray would
-    have no menu."""
+    """Exit 1 when no secret store is usable, the tray on this screen would have no
+    menu (unless ``--headless``), or the bundle lacks its icon."""
     report = collect(cli)
-    problems = report.problems(headless=args.headless)
-    if args.json:
-        cli.say(json.dumps({**asdict(report), "problems": problems}, ensure_ascii=False))
-        return EXIT_FAILURE if problems else EXIT_OK
     lang = cli.language
+    failed = report.failed(headless=args.headless, language=lang)
+    if args.json:
+        document = {
+            **asdict(report),
+            "problems": report.problems(headless=args.headless, language=lang),
+            "fixes": {f.part: f.fix for f in failed},
+        }
+        cli.say(json.dumps(document, ensure_ascii=False))
+        return EXIT_FAILURE if failed else EXIT_OK
     yes, no = t("selfcheck.yes", lang), t("selfcheck.no", lang)
     window = report.sign_in_window
+    store = report.secret_store
+    if report.menus:
+        menus = yes
+    elif report.display:
+        menus = f"{no}: {t('selfcheck.no_menu', lang)}"
+    else:
+        menus = t("selfcheck.no_display", lang)
+    fixes = {f.line: f.fix for f in failed}
     rows: list[tuple[str, Any]] = [
         ("version", f"{report.version} ({'frozen' if report.frozen else 'python'})"),
         ("executable", report.executable),
         ("system", f"{report.system}, Python {report.python}"),
-        ("keyring", report.keyring or f"{no}: {report.keyring_problem}"),
+        (
+            "keyring",
+            store.text if report.keyring else (no if "keyring" in fixes else store.problem),
+        ),
         ("tray", report.tray_backend or no),
-        ("menus", yes if report.menus else f"{no}: {report.tray_problem}"),
+        ("menus", menus),
         ("notifications", yes if report.notifications else no),
         ("sign_in_window", window.engine if window.available else f"{no}: {window.problem}"),
         ("transport", f"{report.transport} ({report.web_host})"),
@@ -167,5 +265,13 @@ def cmd_self_check(cli: Cli, args: argparse.Namespace) -> int:
     ]
     for key, value in rows:
         cli.say(f"{t(f'selfcheck.{key}', lang)}: {value}")
-    cli.say(t("selfcheck.ok" if not problems else "selfcheck.problems", lang, n=len(problems)))
-    return EXIT_FAILURE if problems else EXIT_OK
+        if key in fixes:  # what to do, right under the line it is about
+            cli.say("  ✗ " + fixes[key].replace("\n", "\n    "))
+    if not failed:
+        cli.say(t("selfcheck.ok", lang))
+        return EXIT_OK
+    lines = ", ".join(
+        t("selfcheck.quoted", lang, label=t(f"selfcheck.{f.line}", lang)) for f in failed
+    )
+    cli.say(t("selfcheck.problems", lang, n=len(failed), lines=lines))
+    return EXIT_FAILURE

@@ -15,26 +15,31 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from tray_app import __version__
 from tray_app.adapters.autostart import for_this_system as autostart_for_this_system
 from tray_app.adapters.autostart import launch_command
+from tray_app.adapters.children import Child, reap
 from tray_app.adapters.cli.base import EXIT_OK, EXIT_SIGN_IN, Cli
 from tray_app.adapters.logs import rotate_log
+from tray_app.adapters.os_service.sd_notify import Notifier
 from tray_app.adapters.service import Service
-from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray
+from tray_app.adapters.tray.app import TrayApp, TrayUnavailable, load_pystray, open_path
 from tray_app.adapters.tray.packages import offer_install, this_installation
 from tray_app.adapters.web_window import launch_window
 from tray_app.core.errors import NoKeyringError
 from tray_app.core.events import Event
-from tray_app.core.models import TokenPair, TransportKind
+from tray_app.core.models import StoreKind, TokenPair, TransportKind
 from tray_app.i18n import t
 from tray_app.i18n.text import error_text, event_text
 from tray_app.storage.cookie_sources import is_tracking
 from tray_app.storage.lock import InstanceLock
+from tray_app.storage.memory_keyring import DEMO_ENV, MemoryKeyring
 from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secret_choice import STORE_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
@@ -47,9 +52,19 @@ log = logging.getLogger(__name__)
 DEMO_CHAT = 100500
 
 
-def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
+def _serve(
+    cli: Cli,
+    runtime: Runtime,
+    tray: ModuleType | None,
+    *,
+    log_file: Path | None = None,
+    demo: bool = False,
+) -> int:
     """Runs the service, printing its events, until Quit in the tray or, without a
-    tray, until ``cli.stop`` is set (a signal)."""
+    tray, until ``cli.stop`` is set (a signal). ``log_file``: the log this process
+    writes, when it is not the one of ``cli``'s home (the demo's). The demo closes the
+    windows it opened as it ends: they would show a world that is gone (its home is
+    deleted, its simulators stopped); the app's own stay open."""
     settings = runtime.settings
 
     def print_event(event: Event) -> None:
@@ -58,18 +73,50 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
             cli.say(text)
 
     runtime.bus.subscribe(print_event)
-    service = Service(runtime)
+    notifier = Notifier.from_environ(cli.environ)  # run by systemd (``service install``)
+    try:
+        return _run_service(
+            cli, Service(runtime, notifier), tray, log_file=log_file, close_windows=demo
+        )
+    finally:
+        if notifier is not None:
+            notifier.close()
+
+
+def _run_service(
+    cli: Cli,
+    service: Service,
+    tray: ModuleType | None,
+    *,
+    log_file: Path | None,
+    close_windows: bool,
+) -> int:
+    settings = service.runtime.settings
     if tray is not None:
+        windows: list[subprocess.Popen[bytes]] = []
+
+        def start_settings(tab: str) -> None:
+            windows.append(_start_settings(cli, tab))
+
+        def start_sign_in() -> Child:
+            windows.append(window := launch_window(child_environ(cli)))
+            return window
+
         app = TrayApp(
             service,
             tray,
             autostart=autostart_for_this_system(cli.environ),
-            start_settings=lambda tab: _start_settings(cli, tab),
-            start_sign_in=lambda: launch_window(cli.environ),
+            open_file=lambda path: open_path(log_file or path),
+            start_settings=start_settings,
+            start_sign_in=start_sign_in,
         )
         _install_quit_on_signals(app.quit)
         cli.say(t("run.started_tray", settings().language, version=__version__))
-        code = app.run()
+        try:
+            code = app.run()
+        finally:
+            if close_windows:
+                _close(windows)
         cli.say(t("run.stopped", settings().language))
         return code
     _install_quit_on_signals(cli.stop.set)
@@ -85,9 +132,36 @@ def _serve(cli: Cli, runtime: Runtime, tray: ModuleType | None) -> int:
     return EXIT_OK
 
 
-def _start_settings(cli: Cli, tab: str) -> None:
-    """The settings window is its own process: tkinter never fights the tray."""
-    subprocess.Popen([*launch_command(cli.environ), "settings", "--tab", tab], env=cli.environ)
+def _close(windows: list[subprocess.Popen[bytes]], timeout: float = 5.0) -> None:
+    """Asks the windows still open to end (SIGTERM), then makes sure they did."""
+    open_ = [window for window in windows if window.poll() is None]
+    for window in open_:
+        window.terminate()
+    for window in open_:
+        try:
+            window.wait(timeout)
+        except subprocess.TimeoutExpired:
+            window.kill()
+            window.wait()
+
+
+def _start_settings(cli: Cli, tab: str) -> subprocess.Popen[bytes]:
+    """The settings window is its own process: tkinter never fights the tray. It is
+    waited for, so it never lingers as a zombie once closed."""
+    env = child_environ(cli)
+    child = subprocess.Popen([*launch_command(env), "settings", "--tab", tab], env=env)
+    reap(child, "settings window")
+    return child
+
+
+def child_environ(cli: Cli) -> dict[str, str]:
+    """The environment of a window this process opens (settings, sign-in). A demo's
+    windows are the demo's: its home and simulators (in ``cli.environ``), and its fake
+    secrets as they are now, for the window to hold in memory (see ``DEMO_ENV``)."""
+    env = dict(cli.environ)
+    if DEMO_ENV in env and isinstance(cli.keyring_backend, MemoryKeyring):
+        env[DEMO_ENV] = cli.keyring_backend.export()
+    return env
 
 
 def _install_quit_on_signals(quit_: Callable[[], None]) -> None:
@@ -168,7 +242,6 @@ def demo_world(
     in memory only; yields the :class:`Cli` to use there."""
     from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
     from tray_app.simulator.telegram import SentMessage, TelegramSimulator
-    from tray_app.storage.memory_keyring import MemoryKeyring
 
     config = SimConfig(cooldown=cooldown)
     sim = HHSimulator(config, demo_resumes(datetime.now(UTC), config)).start()
@@ -187,6 +260,8 @@ def demo_world(
         OAUTH_URL_ENV: sim.url,
         WEB_URL_ENV: sim.url,
         TELEGRAM_URL_ENV: phone.url,
+        STORE_ENV: StoreKind.KEYRING,  # the fake secrets stay in memory, whatever the user chose
+        DEMO_ENV: "[]",  # the demo's windows are told its secrets as they open
     }
     demo = replace(cli, environ=environ, keyring_backend=MemoryKeyring())
     SettingsStore(demo.paths.settings_file).update(
@@ -226,7 +301,8 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
 
     def show_on_phone(text: str) -> None:
         line = t("demo.telegram", cli.language, text=text)
-        log.info("%s", line.strip())
+        if not cli.log_json:  # with JSON logs, saying it logs it
+            log.info("%s", line.strip())
         cli.say(line)
 
     with (
@@ -239,13 +315,14 @@ def cmd_demo(cli: Cli, args: argparse.Namespace) -> int:
         runtime = demo.runtime(long_running=True)
         sign_in_to_demo(runtime, sim)
         cli.say(t("demo.started", cli.language, url=sim.url, cooldown=args.cooldown))
-        return _serve(demo, runtime, tray)
+        return _serve(demo, runtime, tray, log_file=cli.paths.log_file, demo=True)
 
 
 def cmd_start(cli: Cli, args: argparse.Namespace) -> int:
-    """No command: run if an account is set up, else the demo."""
+    """No command: run if an account is set up, else the demo. A fresh install needs no
+    keyring for that; one set up before is told its keyring is missing."""
     try:
-        runtime = cli.runtime()
+        runtime = cli.runtime(fresh_install_ok=True)
     except NoKeyringError as exc:  # the demo keeps its fake tokens in memory
         cli.complain(error_text(exc, cli.language))
         has_account = False

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from tray_app.adapters.cli.base import EXIT_FAILURE, EXIT_OK, Cli, notify_instance
+from tray_app.adapters.cli.parser import seconds, setting
 from tray_app.i18n import t
 from tray_app.storage.settings import validate
 from tray_app.telegram.api import BotApi
@@ -104,14 +105,26 @@ def cmd_telegram(cli: Cli, args: argparse.Namespace) -> int:
     return cmd_telegram_test(cli, args)
 
 
-def add_parser(sub: Any) -> None:
-    telegram = sub.add_parser("telegram", help="Telegram notifications and commands")
-    actions = telegram.add_subparsers(dest="action", required=True)
-    setup = actions.add_parser("setup", help="connect a bot (token from @BotFather) and a chat")
+def add_parser(sub: Any, language: str) -> None:
+    def say(key: str) -> str:
+        return t(f"cli.{key}", language)
+
+    telegram = sub.add_parser("telegram", help=say("telegram"), description=say("telegram"))
+    actions = telegram.add_subparsers(dest="action", required=True, metavar=say("action"))
+    setup = actions.add_parser(
+        "setup", help=say("telegram.setup"), description=say("telegram.setup")
+    )
     setup.add_argument(
         "--chat-id",
-        help="use this chat: a private chat's id needs no code; a group's still needs "
-        "the code from you in a private chat (only you may command there)",
+        type=setting("telegram_chat_id", language),
+        metavar="ID",
+        help=say("telegram.chat_id"),
     )
-    setup.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the code")
-    actions.add_parser("test", help="send a test message")
+    setup.add_argument(
+        "--timeout",
+        type=seconds(language),
+        default=120.0,
+        metavar=say("seconds"),
+        help=say("telegram.timeout"),
+    )
+    actions.add_parser("test", help=say("telegram.test"), description=say("telegram.test"))

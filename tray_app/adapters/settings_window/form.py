@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from tray_app.adapters.usecases import InstanceReply, tell_instance
 from tray_app.core.errors import ConfigError
 from tray_app.core.models import TokenPair
+from tray_app.i18n import DEFAULT_LANGUAGE, t
+from tray_app.i18n.text import config_error_text
 from tray_app.storage.paths import AppPaths
 from tray_app.storage.proxy import split_credentials, store_proxy_credentials
 from tray_app.storage.secrets import CLIENT_SECRET, TELEGRAM_BOT_TOKEN, SecretStore, TokenStore
@@ -75,8 +77,11 @@ class SettingsForm:
         present["tokens"] = TokenStore(self.secrets).load() is not None
         return present
 
-    def validate(self, values: Mapping[str, str]) -> dict[str, str]:
-        """Field -> what is wrong with it; empty when everything can be saved."""
+    def validate(
+        self, values: Mapping[str, str], language: str = DEFAULT_LANGUAGE
+    ) -> dict[str, str]:
+        """Field -> what is wrong with it, in ``language``; empty when everything can
+        be saved."""
         errors: dict[str, str] = {}
         for key in SETTING_FIELDS:
             value = values.get(key, "")
@@ -85,13 +90,15 @@ class SettingsForm:
             try:
                 validate(key, value)
             except ConfigError as exc:
-                errors[key] = str(exc)
+                errors[key] = config_error_text(exc, language)
         access, refresh = (values.get(k, "").strip() for k in TOKEN_FIELDS)
         if bool(access) != bool(refresh):
-            errors["refresh_token" if access else "access_token"] = "both tokens are needed"
+            errors["refresh_token" if access else "access_token"] = t(
+                "invalid.both_tokens", language
+            )
         for key in (*SECRET_FIELDS, *TOKEN_FIELDS):
             if any(ch.isspace() for ch in values.get(key, "").strip()):
-                errors[key] = "must not contain spaces"
+                errors[key] = t("invalid.spaces", language)
         return errors
 
     def telegram_user(self, chat_id: str) -> str:
@@ -112,7 +119,7 @@ class SettingsForm:
 
     def save(self, values: Mapping[str, str]) -> Saved:
         """Validates (ConfigError names the first bad field), writes, tells the instance."""
-        errors = self.validate(values)
+        errors = self.validate(values, "en")  # the window has shown them in the user's words
         if errors:
             key, problem = next(iter(errors.items()))
             raise ConfigError(f"{key}: {problem}")

@@ -46,9 +46,10 @@ from tray_app.adapters.web_window import (
 from tray_app.core.errors import ConfigError, HHRaiserError
 from tray_app.core.models import Language, NotifyLevel, TransportKind
 from tray_app.i18n import t
-from tray_app.i18n.text import error_text
+from tray_app.i18n.text import error_text, store_text
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN
 from tray_app.storage.settings import validate
+from tray_app.storage.web_session import KNOWN_HOSTS
 from tray_app.telegram.api import BotApi
 from tray_app.telegram.setup import (
     CodeExposed,
@@ -74,7 +75,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "language": tuple(Language),
     "transport": (TransportKind.WEB, TransportKind.API),  # the order shown
 }
-SUGGESTIONS = {"web_host": ("hh.ru", "spb.hh.ru", "hh.kz", "rabota.by")}
+SUGGESTIONS = {"web_host": KNOWN_HOSTS}
 BOOLEANS = ("telegram_commands",)
 SECRETS = ("client_secret", "telegram_bot_token", "access_token", "refresh_token")
 TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -285,7 +286,7 @@ class SettingsWindow:
                 config=paths.config_dir,
                 data=paths.data_dir,
                 logs=paths.log_dir,
-                keyring=self.runtime.secrets.backend_name,
+                keyring=store_text(self.runtime.secret_store, self.language),
             ),
         ).pack(anchor="w")
         if selected == "about":
@@ -371,7 +372,7 @@ class SettingsWindow:
     # ---- actions --------------------------------------------------------------------
 
     def save(self) -> bool:
-        errors = self.form.validate(self.values())
+        errors = self.form.validate(self.values(), self.language)
         for key, label in self.errors.items():
             label.configure(text=errors.get(key, ""), foreground="red")
         if errors:
@@ -601,7 +602,7 @@ class SettingsWindow:
         self.vars["transport"].set(self.form.store.load().transport)
 
     def save_quietly(self) -> bool:
-        errors = self.form.validate(self.values())
+        errors = self.form.validate(self.values(), self.language)
         if errors:
             return self.save()
         self.form.save(self.values())

@@ -27,6 +27,7 @@ from tray_app.adapters.children import Child, reap
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
 from tray_app.adapters.tray.menu import SEPARATOR, Item, build_menu, tooltip
+from tray_app.adapters.tray.native_menu import native_menu, relabel, shape, ui_dispatcher
 from tray_app.adapters.tray.packages import install_command, this_installation
 from tray_app.core.errors import HHRaiserError
 from tray_app.core.events import Event, RaiseAttempted, RaiseStarted
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.1  # a burst of events makes one rebuild
 CLOCK_REFRESH_SECONDS = 60.0
+NOTIFICATIONS = "org.freedesktop.Notifications"
+SNI_WATCHER = "org.kde.StatusNotifierWatcher"  # what AppIndicator registers with
 
 
 class TrayUnavailable(HHRaiserError):
@@ -56,7 +59,8 @@ def load_pystray(language: str) -> ModuleType:
     """pystray with a backend that has menus, or :class:`TrayUnavailable` saying why.
 
     Never a silent icon without a menu: pystray's xorg fallback (PyGObject missing)
-    is refused with the exact command that fixes it."""
+    is refused with the exact command that fixes it. On a tray that speaks only
+    XEmbed, pystray's GtkStatusIcon backend (:mod:`.status_icon` says why)."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         if not os.environ.get("WAYLAND_DISPLAY"):
             raise TrayUnavailable(t("tray.no_display", language, detail="DISPLAY"), no_display=True)
@@ -66,16 +70,51 @@ def load_pystray(language: str) -> ModuleType:
         raise TrayUnavailable(
             t("tray.no_display", language, detail=type(exc).__name__), no_display=True
         ) from None
+    module: ModuleType = pystray
     if sys.platform.startswith("linux"):
         with contextlib.suppress(ImportError):  # GTK names its windows after the program
             from gi.repository import GLib
 
             GLib.set_prgname(APP_ID)
-    if not pystray.Icon.HAS_MENU:
+        if pystray.Icon.__module__ == "pystray._appindicator" and xembed_tray_only(
+            os.environ.get("DISPLAY")
+        ):
+            from tray_app.adapters.tray import status_icon
+
+            module = status_icon
+    if not module.Icon.HAS_MENU:
         command = install_command(this_installation())
         raise TrayUnavailable(t("tray.no_menu", language, command=command))
-    module: ModuleType = pystray
     return module
+
+
+def xembed_tray_only(display: str | None) -> bool:
+    """An XEmbed tray on the screen and no StatusNotifierWatcher on the session bus:
+    where AppIndicator would fall back to a GtkStatusIcon. With neither (a panel not
+    up yet, at login) AppIndicator stays: it waits for whichever comes."""
+    return not on_session_bus(SNI_WATCHER) and xembed_tray(display)
+
+
+def xembed_tray(display: str | None) -> bool:
+    """Someone owns the screen's ``_NET_SYSTEM_TRAY_S<n>`` selection (the XEmbed
+    system tray specification): a tray that docks GtkStatusIcons."""
+    if not display:
+        return False
+    try:
+        import Xlib.display  # type: ignore[import-untyped]
+        from Xlib import X
+
+        screen = Xlib.display.Display(display)
+    except Exception:  # noqa: BLE001 - no python-xlib or no X server: no XEmbed tray
+        return False
+    try:
+        name = f"_NET_SYSTEM_TRAY_S{screen.get_default_screen()}"
+        atom = screen.intern_atom(name, only_if_exists=True)
+        return bool(atom != X.NONE and screen.get_selection_owner(atom) != X.NONE)
+    except Exception:  # noqa: BLE001 - the server went away: as good as no tray
+        return False
+    finally:
+        screen.close()
 
 
 def open_path(path: Path) -> None:
@@ -84,12 +123,13 @@ def open_path(path: Path) -> None:
         os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
         return
     opener = "open" if sys.platform == "darwin" else "xdg-open"
-    subprocess.Popen(  # the user's program, with the user's umask (ours makes files private)
+    child = subprocess.Popen(  # the user's program, with the user's umask (ours: private)
         [opener, str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         umask=user_umask(),
     )
+    reap(child, opener)  # it hands the file over and ends: never a zombie
 
 
 def notifications_available(pystray: ModuleType) -> bool:
@@ -99,12 +139,19 @@ def notifications_available(pystray: ModuleType) -> bool:
         return False
     if not sys.platform.startswith("linux"):
         return True
+    return on_session_bus(NOTIFICATIONS, activatable=True)
+
+
+def on_session_bus(name: str, *, activatable: bool = False) -> bool:
+    """Whether ``name`` has an owner on the session bus (or, with ``activatable``,
+    D-Bus would start one on the first call)."""
     try:
         from gi.repository import Gio, GLib
 
         bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-        for method in ("NameHasOwner", "ListActivatableNames"):
-            args = GLib.Variant("(s)", ("org.freedesktop.Notifications",))
+        methods = ("NameHasOwner", "ListActivatableNames") if activatable else ("NameHasOwner",)
+        for method in methods:
+            args = GLib.Variant("(s)", (name,))
             reply = bus.call_sync(
                 "org.freedesktop.DBus",
                 "/org/freedesktop/DBus",
@@ -116,9 +163,9 @@ def notifications_available(pystray: ModuleType) -> bool:
                 1000,
                 None,
             ).unpack()[0]
-            if reply is True or (isinstance(reply, list) and args.unpack()[0] in reply):
+            if reply is True or (isinstance(reply, list) and name in reply):
                 return True
-    except Exception:  # noqa: BLE001 - no session bus or no gi: no notifications, silently
+    except Exception:  # noqa: BLE001 - no session bus or no gi: nobody there, silently
         return False
     return False
 
@@ -173,6 +220,7 @@ class TrayApp:
         self.icon = pystray.Icon(
             APP_ID, draw_icon(IconState.OK), APP_NAME, menu=self._to_backend(starting)
         )
+        self._ui = ui_dispatcher(self.icon)  # calls on the backend's own widgets
         self.runtime.bus.subscribe(self._on_event)
         service.notifications.add_sink(self._notify)
 
@@ -253,12 +301,30 @@ class TrayApp:
 
         def apply() -> None:
             if previous is None or previous[0] != items:
-                self.icon.menu = self._to_backend(items)
+                self._show_menu(items, None if previous is None else previous[0])
             if previous is None or previous[1] != state:
                 self.icon.icon = draw_icon(state)
             self.icon.title = title
 
         self._dispatch(apply)
+
+    def _show_menu(self, items: tuple[Item, ...], shown: tuple[Item, ...] | None) -> None:
+        """New texts alone relabel the backend's menu where it is, so a menu open during
+        a raise shows it (:mod:`.native_menu`); anything else builds a new one."""
+        if shown is None or shape(shown) != shape(items) or native_menu(self.icon) is None:
+            self.icon.menu = self._to_backend(items)
+            return
+
+        def in_place() -> None:
+            try:
+                menu = native_menu(self.icon)
+                if menu is not None and relabel(menu, items):
+                    return
+            except Exception:
+                log.exception("could not relabel the tray menu")
+            self.icon.menu = self._to_backend(items)
+
+        self._ui(in_place)
 
     def _to_backend(self, items: Sequence[Item]) -> Any:
         pystray = self._pystray
