@@ -35,9 +35,12 @@ def server(tmp_path: Path, sim: HHSimulator, tg: TelegramSimulator) -> dict[str,
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "DBUS_SESSION_BUS_ADDRESS"
+        if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
         and not k.startswith(("XDG_", "HH_RAISER_", "PYTHON_KEYRING"))
     }
+    # no bus to find: GDBus (keyring's libsecret backend) would otherwise look for one
+    # itself (X11 autolaunch, a bus an earlier desktop test left), and a server has none
+    env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/hh-raiser-test-bus"
     home = tmp_path / "server-home"
     home.mkdir()
     return {
@@ -141,14 +144,26 @@ def test_a_server_without_d_bus_imports_runs_restarts_and_keeps_no_secret_in_pla
 ) -> None:
     env = server
     home = Path(env["HOME"])
-    # no keyring and no choice: nothing is stored, and the message gives the commands
-    # (nothing is set up yet, so first that: exit code 4, "not set up yet")
-    refused = outputs.hh(env, "status")
-    assert refused.returncode == 4
+    # nothing is set up yet: "not set up yet" and what to run (exit code 4)
+    fresh = outputs.hh(env, "status")
+    assert fresh.returncode == 4 and "не настроен" in fresh.stdout, fresh.stdout + fresh.stderr
+
+    imported = sim.issue_tokens()
+    dotenv = tmp_path / ".env"  # the user's own file, outside the home; deleted after
+    dotenv.write_text(
+        f"ACCESS_TOKEN={imported.access_token}\nREFRESH_TOKEN={imported.refresh_token}\n"
+        f"RESUME_ID={A}\nTELEGRAM_TOKEN={tg.token}\nCHAT_ID={CHAT}\n"
+        "CONTACT_EMAIL=server@example.com\n"
+    )
+    # no keyring and no choice: the import stores nothing, and its message gives the
+    # commands
+    refused = outputs.hh(env, "import-env", str(dotenv))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
     key = home / ".config" / "hh-raiser" / "secrets.key"
     new_key = f"hh-raiser secrets new-key {key}"
     export = f"export HH_RAISER_SECRET_STORE=encrypted-file HH_RAISER_SECRETS_KEY_FILE={key}"
     assert new_key in refused.stderr and export in refused.stderr, refused.stderr
+    assert not (data_dir(env) / "secrets.json").exists()
 
     # the commands, as given
     made = outputs.hh(env, *new_key.split()[1:])
@@ -159,13 +174,6 @@ def test_a_server_without_d_bus_imports_runs_restarts_and_keeps_no_secret_in_pla
         "HH_RAISER_SECRETS_KEY_FILE": str(key),
     }
 
-    imported = sim.issue_tokens()
-    dotenv = tmp_path / ".env"  # the user's own file, outside the home; deleted after
-    dotenv.write_text(
-        f"ACCESS_TOKEN={imported.access_token}\nREFRESH_TOKEN={imported.refresh_token}\n"
-        f"RESUME_ID={A}\nTELEGRAM_TOKEN={tg.token}\nCHAT_ID={CHAT}\n"
-        "CONTACT_EMAIL=server@example.com\n"
-    )
     result = outputs.hh(env, "import-env", str(dotenv))
     assert result.returncode == 0, result.stderr
     assert outputs.hh(env, "config", "set", "margin_seconds", "0").returncode == 0

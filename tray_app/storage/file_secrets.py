@@ -32,13 +32,12 @@ from typing import Any
 import filelock
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from keyring.backend import KeyringBackend
-from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
 
 from tray_app.core.errors import SecretFileUnreadable, SecretKeyUnusable, SecretStoreError
 from tray_app.storage.atomic import write_atomic
 from tray_app.storage.privacy import OWNER_ONLY
+from tray_app.storage.secrets import ExplicitKeyring
 
 FORMAT = "hh-raiser-secrets"
 VERSION = 1
@@ -106,16 +105,12 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"hh-raiser secrets key id\0" + key).hexdigest()[:16]
 
 
-class _FileKeyring(KeyringBackend):
-    """The file, its lock, and the keyring API over a dict of entries."""
+class _FileKeyring(ExplicitKeyring):
+    """The file, its lock, and the keyring API over a dict of entries; chosen only with
+    HH_RAISER_SECRET_STORE or secret_store."""
 
     plain_text = False
     kind = ""  # what the file is called in messages
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        """Never viable for keyring's own choice: only HH Raiser's selection makes one."""
-        raise RuntimeError("chosen only with HH_RAISER_SECRET_STORE or secret_store")
 
     def __init__(self, path: Path) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

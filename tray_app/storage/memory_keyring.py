@@ -6,10 +6,10 @@ import json
 import threading
 from collections.abc import Mapping
 
-from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from tray_app.storage.paths import HOME_ENV
+from tray_app.storage.secrets import ExplicitKeyring
 
 DEMO_ENV = "HH_RAISER_DEMO"
 """Set in the demo's environment, and so in every window it opens (each a process of
@@ -17,10 +17,8 @@ its own): the demo's fake secrets as they were when the window was opened. Such 
 process keeps them in a :class:`MemoryKeyring`, never in the user's keyring."""
 
 
-class MemoryKeyring(KeyringBackend):
+class MemoryKeyring(ExplicitKeyring):
     """Forgets everything when the process ends; that is the point."""
-
-    priority = 0  # never chosen automatically
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

@@ -14,6 +14,7 @@ from datetime import datetime
 import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
+from keyring.compat import properties
 
 from tray_app import APP_ID
 from tray_app.core.errors import NoKeyringError, SecretStoreError, SecretTooLarge
@@ -56,13 +57,23 @@ def check_backend(backend: KeyringBackend, *, allow_plain: bool = False) -> Keyr
     return backend
 
 
-class MissingKeyring(KeyringBackend):
+class ExplicitKeyring(KeyringBackend):
+    """A backend of ours that keyring must never pick by itself. keyring considers every
+    loaded subclass it can build without arguments whose ``priority`` can be read, and
+    takes the highest: on a machine without a keyring an in-memory one would win and
+    every secret "stored" would be gone at exit. A priority that cannot be read makes a
+    class not viable; ours are only ever passed explicitly."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("chosen only explicitly, never by keyring itself")
+
+
+class MissingKeyring(ExplicitKeyring):
     """Stands in for a keyring that is missing, where nothing was ever set up (a fresh
     install): every read finds nothing, as an empty keyring would, so a command can say
     "not set up yet" rather than fail on the keyring; every write fails with the
     missing keyring's own error, so nothing is stored (and lost) anywhere else."""
-
-    priority = 0  # never chosen automatically
 
     def __init__(self, missing: NoKeyringError) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
