@@ -45,7 +45,11 @@ def virtual_desktop() -> Iterator[dict[str, str]]:
     finally:
         for process in (tray, xvfb):
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a loaded machine: do not fail the test for it
+                process.kill()
+                process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -195,4 +195,5 @@ def test_without_a_display_the_built_app_says_the_window_cannot_be_shown(
 ) -> None:
     result = run(exe, env, "login", "--web", "--window")  # env has no DISPLAY
     assert result.returncode == 1
-    assert t("window.missing.no_display", "ru") in result.stderr
+    # the hint names the command that runs: the executable's path (not on PATH here)
+    assert t("window.missing.no_display", "ru", cmd=str(exe)) in result.stderr
