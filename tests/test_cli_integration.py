@@ -521,3 +521,17 @@ def test_a_website_session_in_a_real_run_rotating_and_in_no_file(
     texts += [login.stdout, login.stderr, out, err, again.stdout, again.stderr]
     for value in values:
         assert not any(value in text for text in texts), f"{value[:6]}… leaked"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(env: dict[str, str]) -> None:
+    """``hh-raiser self-check | head -1``: the pipe closes while the report is written."""
+    done = subprocess.run(
+        f"{sys.executable} -m tray_app self-check --headless | head -1",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

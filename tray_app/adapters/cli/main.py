@@ -186,7 +186,11 @@ def main(argv: Sequence[str] | None = None, cli: Cli | None = None) -> int:
         return _run(cli, argv)
     prepare_process()  # the real process only
     cli = Cli()
-    code = _run(cli, argv)
+    try:
+        code = _run(cli, argv)
+    except BrokenPipeError:  # `hh-raiser status | head`: the reader has gone; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs do
+        return EXIT_FAILURE
     if cli.exit_at_once:
         # everything is said, stored and logged by now; what is left is the toolkit's
         # teardown, which was seen to hang after the window had closed
