@@ -1,0 +1,62 @@
+"""The AppImage's contents as the AppImage runtime would run them: ``scripts/package
+linux`` packs the built app into the AppDir's squashfs image; unpacked (the runtime
+mounts it instead), its ``AppRun`` starts the tray on the virtual desktop and the
+tray's end-to-end test (test_tray_e2e.py) passes with it. The runtime itself is
+appimagetool's, added in the release workflow (scripts/get-appimagetool): no package
+registry reachable here carries it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import built_executable, in_ci
+from .desktop import desktop  # noqa: F401
+from .test_cli_integration import secret_service  # noqa: F401
+from .test_tray_e2e import (  # noqa: F401 - the test and its fixtures, run on the AppImage
+    app_env,
+    test_tray_menu_raises_switches_opens_settings_and_quits,
+    tray,
+)
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def app_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = [tool for tool in ("mksquashfs", "unsquashfs") if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} (scripts/packaging-deps installs them)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    dist = built_executable().parent.parent
+    out = tmp_path_factory.mktemp("release")
+    env = {k: v for k, v in os.environ.items() if k != "APPIMAGETOOL"}
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "appimagetool").exists()
+    )
+    packed = subprocess.run(
+        [str(ROOT / "scripts" / "package"), "linux", "--dist", str(dist), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    unpacked = tmp_path_factory.mktemp("mounted") / "image"
+    subprocess.run(
+        ["unsquashfs", "-q", "-d", str(unpacked), str(out / "hh-raiser.squashfs")], check=True
+    )
+    return unpacked / "AppRun"
+
+
+@pytest.fixture
+def app_command(app_run: Path) -> list[str]:
+    """The tray test's app: the AppImage's entry point, not dist/hh-raiser."""
+    return [str(app_run)]
