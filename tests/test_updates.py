@@ -123,6 +123,16 @@ def test_checks_once_a_day_and_a_restart_remembers(checker: Checker) -> None:
     assert len(github.requests) == 2
 
 
+def test_a_clock_set_back_does_not_put_the_next_check_off_for_longer_than_a_day(
+    checker: Checker,
+) -> None:
+    checker.github.release = SimRelease("v0.1.0")
+    checker.checker.check_if_due()
+    checker.clock.advance(-10 * CHECK_EVERY.total_seconds())  # the clock went back
+    checker.clock.advance(CHECK_EVERY.total_seconds())
+    assert checker.checker.check_if_due() is True
+
+
 def test_what_is_sent_is_the_documented_headers_and_nothing_else(checker: Checker) -> None:
     checker.github.release = SimRelease("v0.1.0")
     checker.checker.check_if_due()
