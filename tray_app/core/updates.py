@@ -161,10 +161,13 @@ class UpdateChecker:
 
     def _next_check_at(self, now: datetime) -> datetime:
         """A date more than a day ahead (the clock was set back) is brought back to
-        a day from ``now``."""
+        a day from ``now``, once: it must not recede with every look."""
         with self._lock:
             planned = self._state.next_check_at
-        return now if planned is None else min(planned, now + CHECK_EVERY)
+            if planned is not None and planned > now + CHECK_EVERY:
+                planned = now + CHECK_EVERY
+                self._state = replace(self._state, next_check_at=planned)
+        return now if planned is None else planned
 
     def due(self) -> bool:
         now = self._clock.now()
