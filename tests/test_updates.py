@@ -409,3 +409,17 @@ def test_the_tray_shows_no_item_when_up_to_date(
     finally:
         app.quit()
         runner.join(30)
+
+
+def test_the_demo_asks_its_own_stand_in_never_github(tmp_path: Path) -> None:
+    from tray_app.adapters.cli.serve import demo_world
+
+    cli = Cli(environ={"HH_RAISER_HOME": str(tmp_path)}, out=io.StringIO(), err=io.StringIO())
+    with demo_world(cli, cooldown=5, web=False) as (demo, _sim):
+        runtime = demo.runtime()
+        try:
+            assert runtime.releases.url.startswith("http://127.0.0.1:")
+            assert runtime.updates.check_if_due()
+            assert runtime.updates.view().kind is UpdateKind.CURRENT  # the demo is the latest
+        finally:
+            runtime.close()
