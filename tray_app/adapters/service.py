@@ -39,6 +39,8 @@ FIRST_UPDATE_CHECK = 90.0
 """Seconds after the start before the update check may ask: the start's own reads
 and raises go first."""
 CHECK_RUNNING_WAIT = timedelta(minutes=5)
+"""When to look again after starting a check: by then it has answered or timed out,
+and saved when the next one is due."""
 
 
 class Supervisor(Protocol):
