@@ -13,6 +13,7 @@ import pytest
 from tray_app.core.engine import EngineOptions
 from tray_app.core.events import Event
 from tray_app.core.models import TokenPair
+from tray_app.simulator.github import GitHubSimulator
 from tray_app.simulator.hh import HHSimulator, SimConfig
 from tray_app.simulator.telegram import TelegramSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
@@ -58,6 +59,14 @@ def sim() -> Iterator[HHSimulator]:
 
 
 @pytest.fixture
+def github() -> Iterator[GitHubSimulator]:
+    """GitHub's releases API, with no release yet: no test reaches api.github.com."""
+    simulator = GitHubSimulator().start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
 def tg() -> Iterator[TelegramSimulator]:
     """The Telegram simulator, with the user's chat already started."""
     simulator = TelegramSimulator().start()
@@ -80,12 +89,13 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def environ(sim: HHSimulator, home: Path) -> dict[str, str]:
+def environ(sim: HHSimulator, github: GitHubSimulator, home: Path) -> dict[str, str]:
     return {
         "HH_RAISER_HOME": str(home),
         "HH_RAISER_API_URL": sim.url,
         "HH_RAISER_OAUTH_URL": sim.url,
         "HH_RAISER_WEB_URL": sim.url,
+        "HH_RAISER_RELEASES_URL": github.url,
         "HH_RAISER_TIMEOUT": "2",
         "NO_PROXY": "127.0.0.1,localhost",
     }

@@ -411,3 +411,14 @@ def test_a_save_does_not_undo_what_another_process_changed_meanwhile(
     store.update(margin_seconds="8")
     settings_form.save({**shown, "contact_email": "me@example.com", "jitter_seconds": "3"})
     assert store.load().margin_seconds == 8  # and so on a second save from the same window
+
+
+def test_the_update_check_is_a_box_on_the_general_tab(form: tuple[SettingsForm, Runtime]) -> None:
+    from tray_app.adapters.settings_window.window import BOOLEANS, TABS  # needs tkinter
+
+    assert "check_for_updates" in dict(TABS)["general"] and "check_for_updates" in BOOLEANS
+    settings_form, _ = form
+    values = settings_form.initial()
+    assert values["check_for_updates"] == "true"  # on unless the user turns it off
+    settings_form.save({**values, "check_for_updates": "false"})
+    assert settings_form.store.load().check_for_updates is False

@@ -12,17 +12,20 @@ from typing import Any
 
 from keyring.backend import KeyringBackend
 
+from tray_app import __version__
 from tray_app.core.clock import Clock, ServerClock, SystemClock
 from tray_app.core.engine import Engine, EngineOptions
 from tray_app.core.errors import ConfigError
 from tray_app.core.events import EventBus, TokenRefreshed
 from tray_app.core.models import TokenPair, TransportKind
+from tray_app.core.updates import UpdateChecker
 from tray_app.storage.history import History
 from tray_app.storage.in_flight import InFlightFile
 from tray_app.storage.paths import AppPaths, app_paths
 from tray_app.storage.secret_choice import StoreInfo, open_chosen
 from tray_app.storage.secrets import SecretStore, TokenStore
 from tray_app.storage.settings import DEFAULTS, Settings, SettingsStore
+from tray_app.storage.update_state import UpdateStateFile
 from tray_app.storage.web_session import HeldSession, WebSessionStore
 from tray_app.telegram.delivery import TelegramNotifier, TelegramTargets
 from tray_app.telegram.digest import digest_text
@@ -32,6 +35,7 @@ from tray_app.transports.hh_api import ApiTransport, hh_user_agent
 from tray_app.transports.hh_web import WebTransport
 from tray_app.transports.http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpClient
 from tray_app.transports.oauth import OAuthClient, TokenManager
+from tray_app.transports.releases import DEFAULT_RELEASES_URL, GitHubReleases
 from tray_app.transports.selected import SelectedTransport
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ API_URL_ENV = "HH_RAISER_API_URL"
 OAUTH_URL_ENV = "HH_RAISER_OAUTH_URL"
 TELEGRAM_URL_ENV = "HH_RAISER_TELEGRAM_URL"
 WEB_URL_ENV = "HH_RAISER_WEB_URL"
+RELEASES_URL_ENV = "HH_RAISER_RELEASES_URL"
 TIMEOUT_ENV = "HH_RAISER_TIMEOUT"
 DEFAULT_API_URL = "https://api.hh.ru"
 DEFAULT_OAUTH_URL = "https://hh.ru"
@@ -52,6 +57,7 @@ class Endpoints:
     telegram: str | None  # overrides the telegram_api_url setting
     read_timeout: float
     web: str | None = None  # overrides https://<web_host>
+    releases: str = DEFAULT_RELEASES_URL  # GitHub's API, for the update check
 
     def web_url(self, host: str) -> str:
         return (self.web or f"https://{host}").rstrip("/")
@@ -69,6 +75,7 @@ class Endpoints:
             telegram=environ.get(TELEGRAM_URL_ENV) or None,
             read_timeout=timeout,
             web=environ.get(WEB_URL_ENV) or None,
+            releases=environ.get(RELEASES_URL_ENV) or DEFAULT_RELEASES_URL,
         )
 
 
@@ -146,6 +153,8 @@ class Runtime:
     telegram_targets: TelegramTargets
     telegram: TelegramNotifier
     make_web_transport: Callable[[str, HeldSession], WebTransport]
+    updates: UpdateChecker
+    releases: GitHubReleases
     http_clients: list[HttpClient] = field(default_factory=list)
 
     def web_sessions(self, host: str | None = None) -> WebSessionStore:
@@ -160,6 +169,7 @@ class Runtime:
     def close(self) -> None:
         for client in self.http_clients:
             client.close()
+        self.releases.close()
         self.transport.close()
 
 
@@ -247,6 +257,16 @@ def build_runtime(
         digest=digest,
         tz=tz,
     )
+    releases = GitHubReleases(
+        endpoints.releases, clock, timeout=(CONNECT_TIMEOUT, endpoints.read_timeout)
+    )
+    updates = UpdateChecker(
+        releases,
+        UpdateStateFile(paths.update_state_file),
+        clock,
+        current_version=__version__,
+        enabled=lambda: settings().check_for_updates,
+    )
     return Runtime(
         paths=paths,
         endpoints=endpoints,
@@ -264,5 +284,7 @@ def build_runtime(
         telegram_targets=telegram_targets,
         telegram=telegram,
         make_web_transport=web_transport,
+        updates=updates,
+        releases=releases,
         http_clients=[api_http, oauth_http],
     )

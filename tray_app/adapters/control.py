@@ -48,6 +48,7 @@ from tray_app.core.clock import Clock, SystemClock
 from tray_app.core.events import ChannelProblem, ChannelState
 from tray_app.core.models import Attempt, AuthState, Outcome, TransportKind
 from tray_app.core.redact import redactor
+from tray_app.core.updates import UpdateKind, UpdateView
 from tray_app.core.views import (
     NotDue,
     PollerState,
@@ -127,6 +128,12 @@ def status_to_json(status: Status) -> dict[str, Any]:
             "last_delivery_at": _iso(telegram.last_delivery_at),
             "commands": status.commands.value if status.commands else NOT_RUNNING,
         },
+        "update": {
+            "state": status.update.kind.value,
+            "checked_at": _iso(status.update.checked_at),
+            "version": status.update.version,
+            "url": status.update.url,
+        },
     }
 
 
@@ -135,6 +142,7 @@ def status_from_json(data: dict[str, Any]) -> Status:
     document that is not one."""
     auth, telegram = data["auth"], data["telegram"]
     commands = telegram.get("commands")
+    update = data.get("update") or {"state": UpdateKind.UNKNOWN}  # an older instance
     return Status(
         auth_state=AuthState(auth["state"]),
         auth_detail=auth.get("detail"),
@@ -166,6 +174,12 @@ def status_from_json(data: dict[str, Any]) -> Status:
             last_delivery_at=_moment(telegram.get("last_delivery_at")),
         ),
         commands=PollerState(commands) if commands and commands != NOT_RUNNING else None,
+        update=UpdateView(
+            UpdateKind(update["state"]),
+            _moment(update.get("checked_at")),
+            update.get("version"),
+            update.get("url"),
+        ),
     )
 
 

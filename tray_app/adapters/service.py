@@ -13,8 +13,10 @@ stops.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from tray_app import __version__
@@ -24,6 +26,7 @@ from tray_app.core.engine import Engine
 from tray_app.core.events import Event
 from tray_app.core.models import TransportKind
 from tray_app.core.scheduler import Keepalive, Scheduler
+from tray_app.core.updates import CHECK_EVERY
 from tray_app.core.views import PollerState, RaiseResult, Snapshot, Status
 from tray_app.notify.notices import Notifications
 from tray_app.telegram.commands import CommandPoller, OffsetFile
@@ -32,6 +35,12 @@ from tray_app.wiring import Runtime
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT = 170.0
+FIRST_UPDATE_CHECK = 90.0
+"""Seconds after the start before the update check may ask: the start's own reads
+and raises go first."""
+CHECK_RUNNING_WAIT = timedelta(minutes=5)
+"""When to look again after starting a check: by then it has answered or timed out,
+and saved when the next one is due."""
 
 
 class Supervisor(Protocol):
@@ -52,7 +61,13 @@ class Supervisor(Protocol):
 
 
 class Service:
-    def __init__(self, runtime: Runtime, supervisor: Supervisor | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        supervisor: Supervisor | None = None,
+        *,
+        first_update_check: float = FIRST_UPDATE_CHECK,
+    ) -> None:
         self.runtime = runtime
         self.supervisor = supervisor
         every = supervisor.ping_every if supervisor is not None else None
@@ -65,6 +80,8 @@ class Service:
             # restarts the process (the raise in flight is settled at the next start)
             keepalive=Keepalive(supervisor.ping, every) if supervisor and every else None,
         )
+        self.scheduler.add_chore("update-check", self._check_for_updates, first_update_check)
+        self._update_check: threading.Thread | None = None
         runtime.bus.subscribe(self.scheduler.on_event)
         if supervisor is not None:
             runtime.bus.subscribe(self._tell_supervisor)
@@ -176,6 +193,22 @@ class Service:
         self.runtime.telegram.reconfigure()
         self.commands.wake()
 
+    def _check_for_updates(self) -> datetime:
+        """The daily update check, on a thread of its own (a slow GitHub never holds
+        up a raise); returns when the scheduler should look again."""
+        updates, now = self.runtime.updates, self.runtime.clock.now()
+        if self._update_check is not None and self._update_check.is_alive():
+            return now + CHECK_RUNNING_WAIT
+        if not updates.enabled:
+            return now + CHECK_EVERY  # the scheduler looks again within the hour anyway
+        if not updates.due():
+            return updates.next_check_at()
+        self._update_check = threading.Thread(
+            target=updates.check_if_due, name="hh-raiser-update-check", daemon=True
+        )
+        self._update_check.start()
+        return now + CHECK_RUNNING_WAIT
+
     def _check_settings_file(self) -> None:
         """On every wake: a hand-edited settings file is picked up too."""
         before = self._account_choice()
@@ -196,6 +229,7 @@ def current_status(runtime: Runtime, commands: PollerState | None) -> Status:
         web_host=settings.web_host,
         telegram=runtime.telegram.status(),
         commands=commands,
+        update=runtime.updates.view(),
     )
 
 

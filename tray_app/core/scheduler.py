@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ HEARTBEAT_SECONDS = 15.0
 CLOCK_JUMP_SECONDS = 2.0
 RAISE_TAG = "agenda"
 MIN_DELAY = 0.001
+CHORE_MIN_WAIT = 60.0
+"""Seconds between two runs of a chore at least: one that says "now" again at once
+(its work still under way) must not spin the loop."""
+CHORE_MAX_WAIT = 3600.0
+"""Seconds between two runs of a chore at most, whatever it asked: a changed setting
+or a clock that jumped is noticed within the hour."""
 T = TypeVar("T")
 
 
@@ -76,7 +83,17 @@ class Scheduler:
         self._jobs = schedule.Scheduler()
         self._refresh_job: schedule.Job | None = None
         self._refresh_period: int | None = None
+        self._chores: list[tuple[str, Callable[[], datetime], float]] = []
         self.wakeups = 0
+        self.chore_runs: Counter[str] = Counter()
+
+    def add_chore(self, name: str, chore: Callable[[], datetime], first_delay: float) -> None:
+        """A side job that is not a raise (the update check), before :meth:`start`:
+        run ``first_delay`` seconds after the start, then again when it says (an aware
+        time on the injected clock), within :data:`CHORE_MIN_WAIT` and
+        :data:`CHORE_MAX_WAIT`. It runs on the loop's thread, so it must be quick:
+        slow work (a request) is for a thread of its own."""
+        self._chores.append((name, chore, first_delay))
 
     # ---- control from other threads ----------------------------------------------
 
@@ -121,6 +138,8 @@ class Scheduler:
         self._beat()
         self._guarded(self._engine.refresh)
         self._schedule_refresh()
+        for name, chore, first_delay in self._chores:
+            self._schedule_chore(name, chore, first_delay)
         wall, mono = self._clock.now(), self._clock.monotonic()
         while not self._stop.is_set():
             self._beat()
@@ -193,6 +212,25 @@ class Scheduler:
         )
         self._refresh_job.tag("refresh")
         self._refresh_period = minutes
+
+    def _schedule_chore(self, name: str, chore: Callable[[], datetime], delay: float) -> None:
+        def run() -> type[schedule.CancelJob]:
+            when: datetime | None = None
+
+            def call() -> None:
+                nonlocal when
+                when = chore()
+
+            self._guarded(call)
+            self.chore_runs[name] += 1
+            wait = CHORE_MAX_WAIT
+            if when is not None:
+                wait = (when - self._clock.now()).total_seconds()
+            self._schedule_chore(name, chore, min(max(wait, CHORE_MIN_WAIT), CHORE_MAX_WAIT))
+            return schedule.CancelJob
+
+        job = self._jobs.every(max(delay, MIN_DELAY))  # type: ignore[arg-type]  # floats work
+        job.seconds.do(run).tag(f"chore:{name}")
 
     def _sync_jobs(self) -> None:
         """Replaces the one-off jobs with the engine's current agenda."""

@@ -7,12 +7,13 @@ every adapter reads these types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from tray_app.core.events import ChannelProblem, ChannelState
 from tray_app.core.models import Attempt, AuthState, Outcome, TransportKind
+from tray_app.core.updates import UpdateKind, UpdateView
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,11 @@ class PollerState(StrEnum):
 
 @dataclass(frozen=True)
 class Status(Snapshot):
-    """What a running instance reports: the engine's snapshot, the account choice and
-    the Telegram channel (``status``, the tray, ``/status``)."""
+    """What a running instance reports: the engine's snapshot, the account choice,
+    the Telegram channel (``status``, the tray, ``/status``) and the update check."""
 
     transport: TransportKind
     web_host: str
     telegram: TelegramChannel
     commands: PollerState | None  # None: no running instance polls for commands
+    update: UpdateView = field(default_factory=lambda: UpdateView(UpdateKind.UNKNOWN))

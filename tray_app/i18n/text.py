@@ -36,6 +36,7 @@ from tray_app.core.events import (
 )
 from tray_app.core.models import Attempt, AuthState, Outcome
 from tray_app.core.redact import redactor
+from tray_app.core.updates import UpdateKind, UpdateView
 from tray_app.core.views import NotDue, Snapshot, Status
 from tray_app.i18n import invalid_text, t
 
@@ -159,6 +160,15 @@ def status_lines(
             )
         )
     return lines
+
+
+def update_text(view: UpdateView, language: str, tz: tzinfo | None = None) -> str:
+    """The update check's line in ``status``."""
+    if view.kind is UpdateKind.AVAILABLE:
+        return t("update.available", language, version=view.version, url=view.url)
+    if view.kind is UpdateKind.CURRENT:
+        return t("update.current", language, time=local_time(view.checked_at, language, tz))
+    return t(f"update.{view.kind.value}", language)
 
 
 def nothing_planned_text(snapshot: Snapshot, language: str) -> str | None:

@@ -57,6 +57,11 @@ class AppPaths:
         return self.data_dir / "telegram-offset.json"
 
     @property
+    def update_state_file(self) -> Path:
+        """The update check: when it last asked, and the latest release it found."""
+        return self.data_dir / "update-check.json"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / f"{APP_ID}.log"
 

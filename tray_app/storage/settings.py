@@ -253,6 +253,8 @@ class Settings:
     web_host: str = "hh.ru"
     # where secrets are kept; HH_RAISER_SECRET_STORE overrides it (secret_choice.py)
     secret_store: StoreKind = StoreKind.KEYRING
+    # once a day, ask GitHub for the project's latest release (core/updates.py)
+    check_for_updates: bool = True
 
     def is_enabled(self, resume_id: str) -> bool:
         return self.enabled_resumes is None or resume_id in self.enabled_resumes
@@ -288,6 +290,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "digest_time": _optional(parse_hhmm),
     "web_host": _web_host,
     "secret_store": _choice(StoreKind),
+    "check_for_updates": _boolean,
 }
 assert set(FIELDS) == {f.name for f in fields(Settings)}
 

@@ -27,7 +27,14 @@ from tray_app.core.errors import NoKeyringError
 from tray_app.core.models import AuthState, Outcome
 from tray_app.core.views import RaiseResult, Status
 from tray_app.i18n import t
-from tray_app.i18n.text import attempt_text, auth_text, error_text, reason_text, status_lines
+from tray_app.i18n.text import (
+    attempt_text,
+    auth_text,
+    error_text,
+    reason_text,
+    status_lines,
+    update_text,
+)
 from tray_app.storage.lock import InstanceLock
 from tray_app.wiring import Runtime
 
@@ -81,7 +88,11 @@ def cmd_status(cli: Cli, args: argparse.Namespace) -> int:
     if args.json:
         cli.say(json.dumps(status_to_json(status), ensure_ascii=False, indent=2))
     elif set_up:
-        cli.say("\n".join(status_lines(status, cli.language)))
+        cli.say(
+            "\n".join(
+                [*status_lines(status, cli.language), update_text(status.update, cli.language)]
+            )
+        )
     if not set_up:
         return _not_set_up(cli, no_keyring, out=not args.json)
     return EXIT_SIGN_IN if status.auth_state.blocks_raising else EXIT_OK

@@ -43,7 +43,14 @@ from tray_app.storage.secret_choice import STORE_ENV
 from tray_app.storage.secrets import TELEGRAM_BOT_TOKEN, TokenStore
 from tray_app.storage.settings import SettingsStore
 from tray_app.storage.web_session import WebSession
-from tray_app.wiring import API_URL_ENV, OAUTH_URL_ENV, TELEGRAM_URL_ENV, WEB_URL_ENV, Runtime
+from tray_app.wiring import (
+    API_URL_ENV,
+    OAUTH_URL_ENV,
+    RELEASES_URL_ENV,
+    TELEGRAM_URL_ENV,
+    WEB_URL_ENV,
+    Runtime,
+)
 
 if TYPE_CHECKING:
     from tray_app.simulator.hh import HHSimulator
@@ -240,6 +247,7 @@ def demo_world(
     """The built-in simulators (hh.ru with three resumes, and Telegram, whose messages
     go to ``on_phone``) and a throwaway home whose account is set up with fake secrets
     in memory only; yields the :class:`Cli` to use there."""
+    from tray_app.simulator.github import GitHubSimulator, SimRelease
     from tray_app.simulator.hh import HHSimulator, SimConfig, demo_resumes
     from tray_app.simulator.telegram import SentMessage, TelegramSimulator
 
@@ -252,6 +260,8 @@ def demo_world(
 
     phone = TelegramSimulator(on_message=show_on_phone).start()
     phone.user_says(DEMO_CHAT, "/start", username="demo")
+    # the update check asks a stand-in, never GitHub: this very version is the latest
+    github = GitHubSimulator(SimRelease(f"v{__version__}")).start()
     home = tempfile.mkdtemp(prefix="hh-raiser-demo-")
     environ = {
         **cli.environ,
@@ -260,6 +270,7 @@ def demo_world(
         OAUTH_URL_ENV: sim.url,
         WEB_URL_ENV: sim.url,
         TELEGRAM_URL_ENV: phone.url,
+        RELEASES_URL_ENV: github.url,
         STORE_ENV: StoreKind.KEYRING,  # the fake secrets stay in memory, whatever the user chose
         DEMO_ENV: "[]",  # the demo's windows are told its secrets as they open
     }
@@ -277,6 +288,7 @@ def demo_world(
     finally:
         sim.stop()
         phone.stop()
+        github.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 

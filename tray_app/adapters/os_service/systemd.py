@@ -35,6 +35,7 @@ PASSED_ENV = (
     "HH_RAISER_OAUTH_URL",
     "HH_RAISER_WEB_URL",
     "HH_RAISER_TELEGRAM_URL",
+    "HH_RAISER_RELEASES_URL",
     "HH_RAISER_TIMEOUT",
 )
 """The app's own variables, copied into the unit as they are set at install time (a

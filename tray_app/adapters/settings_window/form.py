@@ -38,6 +38,7 @@ SETTING_FIELDS = (
     "anchor_time",
     "active_hours",
     "language",
+    "check_for_updates",
 )
 SECRET_FIELDS = {
     "client_secret": CLIENT_SECRET,

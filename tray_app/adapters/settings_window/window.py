@@ -76,7 +76,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "transport": (TransportKind.WEB, TransportKind.API),  # the order shown
 }
 SUGGESTIONS = {"web_host": KNOWN_HOSTS}
-BOOLEANS = ("telegram_commands",)
+BOOLEANS = ("telegram_commands", "check_for_updates")
 SECRETS = ("client_secret", "telegram_bot_token", "access_token", "refresh_token")
 TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -103,7 +103,7 @@ TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("raising", ("margin_seconds", "jitter_seconds", "anchor_time", "active_hours")),
-    ("general", ("language",)),
+    ("general", ("language", "check_for_updates")),
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from tray_app import APP_ID, APP_NAME
 from tray_app.adapters.autostart import Autostart
+from tray_app.adapters.bundle import open_in_browser
 from tray_app.adapters.children import Child, reap
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray.icons import IconState, draw_icon, icon_state
@@ -187,6 +188,7 @@ class TrayApp:
         *,
         autostart: Autostart | None,
         open_file: Callable[[Path], None] = open_path,
+        open_url: Callable[[str], object] = open_in_browser,
         start_settings: Callable[[str], None],
         start_sign_in: Callable[[], Child],
         dispatch: Callable[[Callable[[], None]], None] | None = None,
@@ -201,6 +203,7 @@ class TrayApp:
         self._pystray = pystray
         self._autostart = autostart
         self._open_file = open_file
+        self._open_url = open_url
         self._start_settings = start_settings
         self._start_sign_in = start_sign_in
         self._sign_in_window: Child | None = None
@@ -380,9 +383,18 @@ class TrayApp:
                 self._open_file(self.runtime.paths.log_file)
             elif kind == "about":
                 self._start_settings("about")
+            elif kind == "update":
+                self._open_release_page()
         except Exception:
             log.exception("tray action %s failed", action)
         self._stale.set()
+
+    def _open_release_page(self) -> None:
+        """The release's page in the browser: the user reads it and decides; the app
+        downloads and runs nothing."""
+        url = self.service.status().update.url
+        if url:
+            self._open_url(url)
 
     def _open_sign_in_window(self) -> None:
         """One window at a time: a second one would share the first one's profile."""

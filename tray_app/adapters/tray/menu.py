@@ -13,6 +13,7 @@ from datetime import tzinfo
 from tray_app import APP_NAME
 from tray_app.core.events import ChannelState
 from tray_app.core.models import AuthState
+from tray_app.core.updates import UpdateKind
 from tray_app.core.views import ResumeStatus, Status
 from tray_app.i18n import t
 from tray_app.i18n.text import local_time, nothing_planned_text, reason_text
@@ -129,6 +130,8 @@ def build_menu(
             enabled=autostart is not None,
         )
     )
+    if status.update.kind is UpdateKind.AVAILABLE:
+        items.append(Item(t("tray.update", language, version=status.update.version), "update"))
     items.append(Item(t("tray.settings", language), "settings"))
     items.append(Item(t("tray.log", language), "log"))
     items.append(Item(t("tray.about", language), "about"))
