@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tray_app.adapters.control import ControlClient
 from tray_app.adapters.service import Service
 from tray_app.adapters.tray import app as tray_app_module
 from tray_app.adapters.tray.app import TrayApp
@@ -167,6 +168,17 @@ def test_every_item_does_what_it_says(
     # quit
     icon.click("Выход")
     assert icon.stopped
+
+
+def test_quit_through_the_control_channel_ends_the_tray_as_its_menu_does(
+    tray: tuple[TrayApp, fake_pystray.Icon, Started, FakeAutostart],
+) -> None:
+    """``hh-raiser quit`` (the uninstaller) reaches a tray instance too: its icon's
+    loop ends, the service stops and its control channel is gone."""
+    app, icon, _started, _autostart = tray
+    control_file = app.runtime.paths.control_file
+    ControlClient(control_file).quit()
+    wait_until(lambda: icon.stopped and not control_file.exists(), 10)
 
 
 def test_desktop_notifications_follow_the_level(

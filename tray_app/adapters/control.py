@@ -1,5 +1,5 @@
-"""The control channel: lets ``status``, ``raise-now`` and ``config set`` reach the
-running instance (headless or tray) instead of starting a second token user.
+"""The control channel: lets ``status``, ``raise-now``, ``config set`` and ``quit`` reach
+the running instance (headless or tray) instead of starting a second token user.
 
 A loopback HTTP server on an ephemeral port; its port and a random key are in
 ``control.json`` (mode 0600) in the data folder, so only this user can use it.
@@ -242,6 +242,9 @@ class ControlHandlers:
     raise_now: Callable[[str | None], list[RaiseResult]]
     reload_settings: Callable[[], None]
     reload_credentials: Callable[[], None]
+    quit: Callable[[], None] | None = None
+    """Asks the instance to stop as its own Quit does; returns at once (the answer is
+    sent before the channel closes). None: this instance cannot be stopped from here."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -409,6 +412,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif method == "POST" and self.path == "/raise-now":
                 results = handlers.raise_now(body.get("resume"))
                 self._reply(200, {"results": [raise_result_to_json(r) for r in results]}, nonce)
+            elif method == "POST" and self.path == "/quit":
+                if handlers.quit is None:
+                    self._reply(409, {"error": "this instance cannot be stopped from here"}, nonce)
+                else:
+                    handlers.quit()
+                    self._reply(200, {"ok": True}, nonce)
             elif method == "POST" and self.path == "/reload":
                 if body.get("what") == "credentials":
                     handlers.reload_credentials()
@@ -564,3 +573,8 @@ class ControlClient:
 
     def reload(self, what: str = "settings") -> None:
         self._call("POST", "/reload", {"what": what})
+
+    def quit(self) -> None:
+        """Asks the instance to stop; it goes on stopping after the answer (see the
+        instance lock for when it has gone)."""
+        self._call("POST", "/quit", {})

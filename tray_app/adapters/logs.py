@@ -151,3 +151,13 @@ def rotate_log() -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, LogFile):
             handler.rotates = True
+
+
+def close_log_file() -> None:
+    """Stops writing the log file (``reset`` is about to delete it: Windows cannot
+    delete a file held open); what is logged after goes to stderr alone."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler):
+            root.removeHandler(handler)
+            handler.close()

@@ -70,6 +70,7 @@ class Service:
     ) -> None:
         self.runtime = runtime
         self.supervisor = supervisor
+        self._quit: Callable[[], None] | None = None
         every = supervisor.ping_every if supervisor is not None else None
         self.scheduler = Scheduler(
             runtime.engine,
@@ -101,6 +102,7 @@ class Service:
                 raise_now=self.raise_now,
                 reload_settings=self.reload_settings,
                 reload_credentials=self.reload_credentials,
+                quit=self.ask_to_quit,
             ),
             clock=runtime.clock,
         )
@@ -138,6 +140,20 @@ class Service:
         self.notifications.close()
         self.runtime.telegram.stop()
         self.runtime.close()
+
+    def quit_with(self, quit_: Callable[[], None]) -> None:
+        """How this process quits (the tray's Quit, or what SIGTERM sets when headless):
+        ``hh-raiser quit`` takes the same path, so a raise in flight settles and the
+        history and the Telegram outbox are written before the process ends."""
+        self._quit = quit_
+
+    def ask_to_quit(self) -> None:
+        """``hh-raiser quit`` (the uninstaller runs it): returns at once; the process
+        stops as :meth:`quit_with` said."""
+        if self._quit is None:
+            raise RuntimeError("this instance cannot be stopped from here")
+        log.info("asked to quit through the control channel")
+        self._quit()
 
     def _status_line(self) -> str:
         return status_line(self.status(), self.runtime.settings().language)

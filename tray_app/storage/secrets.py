@@ -143,12 +143,17 @@ class SecretStore:
             raise SecretStoreError(f"keyring write of {name!r} failed: {exc}") from None
 
     def delete(self, name: str) -> None:
+        self.remove(name)
+
+    def remove(self, name: str) -> bool:
+        """Deletes ``name``; whether it was there (``reset`` says what it removed)."""
         try:
             self._backend.delete_password(self.service, name)
         except keyring.errors.PasswordDeleteError:
-            pass
+            return False
         except keyring.errors.KeyringError as exc:
             raise SecretStoreError(f"keyring delete of {name!r} failed: {exc}") from None
+        return True
 
 
 class TokenStore:

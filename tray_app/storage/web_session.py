@@ -161,10 +161,16 @@ class WebSessionStore:
 
     def delete(self) -> None:
         """Forgets the session, every part of both slots included."""
-        self._secrets.delete(self.index_name)
-        for slot in SLOTS:
-            self._delete_parts(slot, MAX_PARTS)
+        self.remove()
+
+    def remove(self) -> bool:
+        """:meth:`delete`, saying whether anything of the session was stored: parts
+        a crash left without their index count too."""
+        names = [self.index_name]
+        names += [self._part_name(slot, n) for slot in SLOTS for n in range(MAX_PARTS)]
+        found = [self._secrets.remove(name) for name in names]
         self._index = None
+        return any(found)
 
     def _read_index(self) -> dict[str, Any] | None:
         try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from tray_app import __version__
 from tray_app.adapters.bundle import prepare_process
-from tray_app.adapters.cli import doctor, os_service, secrets, telegram
+from tray_app.adapters.cli import doctor, lifecycle, os_service, secrets, telegram
 from tray_app.adapters.cli.account import cmd_config, cmd_import_env, cmd_login
 from tray_app.adapters.cli.base import (
     EXIT_ALREADY_RUNNING,
@@ -115,6 +115,7 @@ def build_parser(language: str = "ru", cli: Cli | None = None) -> argparse.Argum
     doctor.add_parser(sub, language)
     secrets.add_parser(sub, language)
     os_service.add_parser(sub, language)
+    lifecycle.add_parser(sub, language)
     check = sub.add_parser("self-check", help=say("self_check"), description=say("self_check"))
     check.add_argument("--json", action="store_true", help=say("json"))
     check.add_argument("--headless", action="store_true", help=say("self_check.headless"))
@@ -161,6 +162,8 @@ COMMANDS: dict[str, Callable[[Cli, argparse.Namespace], int]] = {
     "doctor": doctor.cmd_doctor,
     "secrets": secrets.cmd_secrets,
     "service": os_service.cmd_service,
+    "quit": lifecycle.cmd_quit,
+    "reset": lifecycle.cmd_reset,
 }
 
 

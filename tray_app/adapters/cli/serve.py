@@ -127,6 +127,7 @@ def _run_service(
         cli.say(t("run.stopped", settings().language))
         return code
     _install_quit_on_signals(cli.stop.set)
+    service.quit_with(cli.stop.set)
     service.start()
     cli.say(t("run.started", settings().language, version=__version__))
     try:

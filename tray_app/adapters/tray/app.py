@@ -226,6 +226,7 @@ class TrayApp:
         self._ui = ui_dispatcher(self.icon)  # calls on the backend's own widgets
         self.runtime.bus.subscribe(self._on_event)
         service.notifications.add_sink(self._notify)
+        service.quit_with(lambda: self._dispatch(self.quit))  # from the control thread
 
     @property
     def language(self) -> str:
