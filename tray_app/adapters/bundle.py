@@ -38,9 +38,15 @@ def is_frozen() -> bool:
 
 
 def bundle_dir() -> Path:
-    """The folder with ``assets/``: the bundle's in the frozen app, else the checkout's."""
+    """The folder with ``assets/``: the bundle's in the frozen app, else the checkout's,
+    else the one a wheel installed (``pipx install``: pyproject.toml's data-files put
+    it in ``<venv>/share/hh-raiser``)."""
     bundled = getattr(sys, "_MEIPASS", None)
-    return Path(bundled) if bundled else Path(__file__).resolve().parents[2]
+    if bundled:
+        return Path(bundled)
+    checkout = Path(__file__).resolve().parents[2]
+    installed = Path(sys.prefix) / "share" / "hh-raiser"
+    return installed if not (checkout / "assets").is_dir() and installed.is_dir() else checkout
 
 
 def asset_path(name: str) -> Path:
