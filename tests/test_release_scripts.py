@@ -28,7 +28,7 @@ EXERCISED = {
     ".ci/run": "CI itself",
     "scripts/build": "scripts/test",
     "scripts/get-appimagetool": "test_get_appimagetool_installs_only_the_pinned_file",
-    "scripts/package": "test_linux_downloads_* / test_the_dmg_* / test_windows_installer.py",
+    "scripts/package": "test_linux_downloads_*, test_the_dmg_*, test_windows_installer, test_pipx",
     "scripts/platform-tests": "test_platform_tests_name_only_tests_that_exist",
     "scripts/publish-release": "test_publish_release_*",
     "scripts/smoke-built-app": "test_smoke_built_app_*",
@@ -173,6 +173,7 @@ def release_folder(tmp_path: Path) -> Path:
         f"hh-raiser-{__version__}-macos.dmg",
         f"HH_Raiser-{__version__}-x86_64.AppImage",
         f"hh-raiser-{__version__}-linux-x86_64.tar.gz",
+        f"hh_raiser-{__version__}-py3-none-any.whl",
     ):
         (folder / name).write_text(name)
     run(ROOT / "scripts" / "package", "checksums", "--out", folder)
@@ -191,12 +192,12 @@ def fake_gh(tmp_path: Path) -> dict[str, str]:
 def test_publish_release_attaches_every_download_and_its_sums(tmp_path: Path) -> None:
     folder = release_folder(tmp_path)
     sums = (folder / "SHA256SUMS").read_text().splitlines()
-    assert len(sums) == 5
+    assert len(sums) == 6
     run(ROOT / "scripts" / "publish-release", f"v{__version__}", folder, env=fake_gh(tmp_path))
     args = (tmp_path / "gh-args").read_text().split()
     assert args[:4] == ["release", "create", f"v{__version__}", "--verify-tag"]
     assert args[-1] == "SHA256SUMS"
-    assert sorted(args[-6:-1]) == sorted(line.split()[1] for line in sums)
+    assert sorted(args[-7:-1]) == sorted(line.split()[1] for line in sums)
 
 
 def test_publish_release_refuses_a_wrong_tag_a_partial_set_or_a_changed_file(
