@@ -10,6 +10,9 @@
           pystray backend), over several starts, and resident memory 10 s later.
 ``size``: the built app (``scripts/build``): its folder, the executable file, the
           folder as a .tar.gz download, and the largest parts.
+``bundle-usage``: what the built app carries that its end-to-end tests never read
+          (``benchmarks/bundle_usage.py``), with sizes; ``--lists FILE`` saves every
+          file read and unread.
 ``--exe PATH`` (tray, idle): measure the executable built by ``scripts/build``
           instead of the pip-installed app.
 ``tray-soak``: resident memory of the tray app over a long run of simulated raises
@@ -43,6 +46,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.bundle_usage import bundle_usage
 from benchmarks.crash_soak import crash_soak
 from tests.desktop import virtual_desktop, wait_for_window
 from tests.settings_race import race
@@ -366,6 +370,9 @@ def main() -> None:
     lag.add_argument("--fault-kind", default="502_html", help="the simulator's fault to inject")
     size = sub.add_parser("size")
     size.add_argument("--folder", type=Path, default=Path("dist/hh-raiser"))
+    usage = sub.add_parser("bundle-usage")
+    usage.add_argument("--folder", type=Path, default=Path("dist/hh-raiser"))
+    usage.add_argument("--lists", type=Path, help="a JSON file for every file read and unread")
     tray = sub.add_parser("tray")
     tray.add_argument("--starts", type=int, default=5)
     tray.add_argument("--exe", help="the built executable (scripts/build)")
@@ -391,6 +398,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "size":
         result = bench_size(args.folder)
+    elif args.what == "bundle-usage":
+        result = bundle_usage(args.folder, args.lists)
     elif args.what == "lag":
         result = bench_lag(
             args.raises,
