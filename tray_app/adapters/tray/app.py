@@ -77,6 +77,10 @@ def load_pystray(language: str) -> ModuleType:
             from gi.repository import GLib
 
             GLib.set_prgname(APP_ID)
+        if module_uses_gtk(pystray.Icon.__module__):
+            from tray_app.adapters.tray.check_marks import use_png_marks_without_svg_loader
+
+            use_png_marks_without_svg_loader()
         if pystray.Icon.__module__ == "pystray._appindicator" and xembed_tray_only(
             os.environ.get("DISPLAY")
         ):
@@ -87,6 +91,11 @@ def load_pystray(language: str) -> ModuleType:
         command = install_command(this_installation())
         raise TrayUnavailable(t("tray.no_menu", language, command=command))
     return module
+
+
+def module_uses_gtk(backend: str) -> bool:
+    """Whether this pystray backend draws its menu with GTK in this process."""
+    return backend in ("pystray._appindicator", "pystray._gtk")
 
 
 def xembed_tray_only(display: str | None) -> bool:
