@@ -330,6 +330,10 @@ def bench_size(folder: Path) -> dict[str, object]:
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(folder, arcname=folder.name)
         compressed = archive.stat().st_size
+        xz_archive = Path(tmp) / "hh-raiser.tar.xz"
+        with tarfile.open(xz_archive, "w:xz", preset=6) as tar:
+            tar.add(folder, arcname=folder.name)
+        xz_compressed = xz_archive.stat().st_size
     parts: dict[str, int] = {}
     internal = folder / "_internal"
     for path in files:
@@ -342,6 +346,7 @@ def bench_size(folder: Path) -> dict[str, object]:
         "files": len(files),
         "executable_mib": round(executable.stat().st_size / mib, 1),
         "tar_gz_mib": round(compressed / mib, 1),
+        "tar_xz_mib": round(xz_compressed / mib, 1),
         "largest_mib": {
             k: round(v / mib, 1) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])[:6]
         },
