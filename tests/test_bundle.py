@@ -37,10 +37,11 @@ def test_assets_come_from_the_checkout_or_the_bundle(monkeypatch: pytest.MonkeyP
 def test_system_programs_get_the_users_library_path_back() -> None:
     frozen = {"LD_LIBRARY_PATH": "/opt/app/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/local/lib"}
     bundle.restore_library_path(frozen, frozen=True)
-    assert frozen == {"LD_LIBRARY_PATH": "/usr/local/lib"}
+    reset = {"PYINSTALLER_RESET_ENVIRONMENT": "1"}  # our own children: the bundle anew
+    assert frozen == {"LD_LIBRARY_PATH": "/usr/local/lib", **reset}
     unset = {"LD_LIBRARY_PATH": "/opt/app/_internal"}
     bundle.restore_library_path(unset, frozen=True)
-    assert unset == {}
+    assert unset == reset
     from_source = {"LD_LIBRARY_PATH": "/mine"}
     bundle.restore_library_path(from_source, frozen=False)
     assert from_source == {"LD_LIBRARY_PATH": "/mine"}

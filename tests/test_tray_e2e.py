@@ -260,6 +260,7 @@ def test_tray_menu_raises_switches_opens_settings_and_quits(
     # the settings window opens, and closes with Escape
     choose(env, "settings")
     window = wait_for_window(env, "--classname", "^hh-raiser-settings$")
+    assert_a_built_window_uses_the_bundles_tk(tray)
     xdotool(env, "windowfocus", "--sync", window)
     xdotool(env, "key", "--window", window, "Escape")
     assert window_gone(env, window), "the settings window did not close"
@@ -267,6 +268,19 @@ def test_tray_menu_raises_switches_opens_settings_and_quits(
     open_menu(env)
     xdotool(env, "key", "Up", "Return")
     assert tray.wait(timeout=30) == 0, tray.stderr.read() if tray.stderr else ""
+
+
+def assert_a_built_window_uses_the_bundles_tk(tray: subprocess.Popen[str]) -> None:
+    """The built app's settings window (a child that is the frozen app again) maps the
+    bundle's Tcl/Tk, not the system's: a system without Tk must still show it."""
+    executable = Path(f"/proc/{tray.pid}/exe").resolve()
+    if executable.name != "hh-raiser":
+        return  # the pip-installed app is Python itself: the system's Tk is its own
+    children = Path(f"/proc/{tray.pid}/task/{tray.pid}/children").read_text().split()
+    (pid,) = [c for c in children if b"settings" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    tk = {line.split()[-1] for line in maps.splitlines() if "libtk8.6.so" in line}
+    assert tk == {str(executable.parent / "_internal" / "libtk8.6.so")}
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])

@@ -21,6 +21,7 @@ from tray_app.storage.privacy import restrict_new_files, users_umask
 
 LIBRARY_PATH = "LD_LIBRARY_PATH"
 SAVED_SUFFIX = "_ORIG"  # where PyInstaller's bootloader keeps the user's own value
+RESET_ENVIRONMENT = "PYINSTALLER_RESET_ENVIRONMENT"
 TYPELIB_PATH = "GI_TYPELIB_PATH"
 SYSTEM_TYPELIB_DIRS = (
     # Debian, Ubuntu (multiarch; the bundled libgirepository, built on Debian, also
@@ -54,14 +55,20 @@ def asset_path(name: str) -> Path:
 
 
 def restore_library_path(environ: MutableMapping[str, str], *, frozen: bool) -> None:
-    """Gives child processes the user's ``LD_LIBRARY_PATH`` back.
+    """Gives child processes the user's ``LD_LIBRARY_PATH`` back, and makes our own
+    children start as the bundle anew.
 
     This process already loaded what it needs (the dynamic loader reads the variable
-    once, at start), and our own children (the settings window) are the frozen app
-    again, whose bootloader sets it anew; a browser or ``xdg-open`` would otherwise
-    load our bundled GTK and fail."""
+    once, at start); a browser or ``xdg-open`` would otherwise load our bundled GTK
+    and fail. Our own children (the settings and sign-in windows) are the frozen app
+    again, but PyInstaller's bootloader takes a child that inherits its ``_PYI_*``
+    variables for part of the same run and skips its setup: without the bundle's
+    library path it loaded the system's Tcl/Tk and GTK, and on a system without Tk
+    the settings window could not open. ``PYINSTALLER_RESET_ENVIRONMENT`` (PyInstaller
+    6.9+) makes it start as a fresh instance; other programs ignore it."""
     if not frozen:
         return
+    environ[RESET_ENVIRONMENT] = "1"
     for name in (LIBRARY_PATH, "DYLD_LIBRARY_PATH"):
         saved = environ.pop(name + SAVED_SUFFIX, None)
         if saved is not None:
