@@ -136,7 +136,12 @@ def screenshot(env: dict[str, str], path: Path) -> Path:
 
 def close_window(env: dict[str, str], window: str) -> None:
     """What a window manager's close button does: send ``WM_DELETE_WINDOW``. (No
-    window manager runs here, and destroying the X window under a toolkit crashes it.)"""
+    window manager runs here, and destroying the X window under a toolkit crashes it.)
+
+    The request is waited for (``sync``) before the connection closes: an X server
+    that sees a client hang up before it has read the client's requests drops them
+    (a hang-up is an error to its poll loop), so a busy server lost the close and the
+    window stayed open."""
     from Xlib import X, display, protocol  # type: ignore[import-untyped]
 
     screen = display.Display(env["DISPLAY"])
@@ -148,6 +153,6 @@ def close_window(env: dict[str, str], window: str) -> None:
             data=(32, [screen.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]),
         )
         target.send_event(message, event_mask=X.NoEventMask)
-        screen.flush()
+        screen.sync()  # the server has delivered it: hanging up cannot lose it now
     finally:
         screen.close()
