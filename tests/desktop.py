@@ -4,10 +4,13 @@ ImageMagick's ``import`` for screenshots. The session bus comes from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,6 +135,46 @@ def window_gone(env: dict[str, str], window: str, timeout: float = 10) -> bool:
 def screenshot(env: dict[str, str], path: Path) -> Path:
     subprocess.run(["import", "-window", "root", str(path)], env=env, check=True, timeout=20)
     return path
+
+
+def stack_dump(pid: int) -> str:
+    """Where a process that would not end is stuck: each thread's Python and native
+    stack (py-spy, when installed) and kernel wait channel. The app's windows also
+    print their Python stacks to their stderr when sent SIGUSR2 (faulthandler)."""
+    parts = []
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR2)
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy:
+        dump = subprocess.run(
+            [spy, "dump", "--native", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+        )
+        parts.append(dump.stdout + dump.stderr)
+    else:
+        time.sleep(1.0)  # for its faulthandler to write
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        with contextlib.suppress(OSError):
+            name = (task / "comm").read_text().strip()
+            parts.append(f"thread {task.name} {name}: {(task / 'wchan').read_text()}")
+    return "\n".join(parts) or f"no trace of process {pid}"
+
+
+def communicate_or_dump(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """``communicate`` that, when the process does not end in time, fails with where
+    it is stuck (a hang seen once in a while under load must say where it was)."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        dump = stack_dump(process.pid)
+        process.kill()
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a child of its holds the pipes
+            err = "(its output is held open by a process it started)"
+        raise AssertionError(
+            f"process {process.pid} did not end within {timeout} s; its threads:\n{dump}\n"
+            f"its stderr (with its stacks, on SIGUSR2):\n{(err or '')[-6000:]}"
+        ) from None
 
 
 def close_window(env: dict[str, str], window: str) -> None:
