@@ -4,9 +4,11 @@ ImageMagick's ``import`` for screenshots. The session bus comes from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -137,9 +139,54 @@ def screenshot(env: dict[str, str], path: Path) -> Path:
     return path
 
 
+def stack_dump(pid: int) -> str:
+    """Where a process that would not end is stuck: each thread's Python and native
+    stack (py-spy, when installed) and kernel wait channel. The app's windows also
+    print their Python stacks to their stderr when sent SIGUSR2 (faulthandler)."""
+    parts = []
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR2)
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy:
+        dump = subprocess.run(
+            [spy, "dump", "--native", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+        )
+        parts.append(dump.stdout + dump.stderr)
+    else:
+        time.sleep(1.0)  # for its faulthandler to write
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        with contextlib.suppress(OSError):
+            name = (task / "comm").read_text().strip()
+            parts.append(f"thread {task.name} {name}: {(task / 'wchan').read_text()}")
+    return "\n".join(parts) or f"no trace of process {pid}"
+
+
+def communicate_or_dump(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """``communicate`` that, when the process does not end in time, fails with where
+    it is stuck (a hang seen once in a while under load must say where it was)."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        dump = stack_dump(process.pid)
+        process.kill()
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a child of its holds the pipes
+            err = "(its output is held open by a process it started)"
+        raise AssertionError(
+            f"process {process.pid} did not end within {timeout} s; its threads:\n{dump}\n"
+            f"its stderr (with its stacks, on SIGUSR2):\n{(err or '')[-6000:]}"
+        ) from None
+
+
 def close_window(env: dict[str, str], window: str) -> None:
     """What a window manager's close button does: send ``WM_DELETE_WINDOW``. (No
-    window manager runs here, and destroying the X window under a toolkit crashes it.)"""
+    window manager runs here, and destroying the X window under a toolkit crashes it.)
+
+    The request is waited for (``sync``) before the connection closes: an X server
+    that sees a client hang up before it has read the client's requests drops them
+    (a hang-up is an error to its poll loop), so a busy server lost the close and the
+    window stayed open."""
     from Xlib import X, display, protocol  # type: ignore[import-untyped]
 
     screen = display.Display(env["DISPLAY"])
@@ -151,6 +198,6 @@ def close_window(env: dict[str, str], window: str) -> None:
             data=(32, [screen.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]),
         )
         target.send_event(message, event_mask=X.NoEventMask)
-        screen.flush()
+        screen.sync()  # the server has delivered it: hanging up cannot lose it now
     finally:
         screen.close()

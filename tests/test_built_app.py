@@ -21,7 +21,7 @@ from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.paths import app_paths
 
 from .conftest import built_executable, wait_until
-from .desktop import close_window, desktop, wait_for_window  # noqa: F401
+from .desktop import close_window, communicate_or_dump, desktop, wait_for_window  # noqa: F401
 from .test_cli_integration import secret_service, write_env_file  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -182,7 +182,7 @@ def test_the_built_app_shows_the_sign_in_window_with_the_systems_webkit(
         window = wait_for_window(window_env, "--name", "HH Raiser", timeout=60)
         wait_until(lambda: bool(sim.calls("GET", "/account/login")), 30)  # the page loaded
         close_window(window_env, window)
-        err = process.communicate(timeout=30)[1]
+        err = communicate_or_dump(process, 30)[1]
     finally:
         if process.poll() is None:
             process.kill()

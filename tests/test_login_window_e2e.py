@@ -24,7 +24,15 @@ from tray_app.storage.secrets import SecretStore
 from tray_app.storage.web_session import WebSessionStore
 
 from .conftest import in_ci, wait_until
-from .desktop import close_window, desktop, screenshot, wait_for_window, window_gone, xdotool  # noqa: F401
+from .desktop import (  # noqa: F401
+    close_window,
+    communicate_or_dump,
+    desktop,
+    screenshot,
+    wait_for_window,
+    window_gone,
+    xdotool,
+)
 from .test_cli_integration import A, hh, start_headless
 
 SHOTS_ENV = "HH_RAISER_SCREENSHOTS"
@@ -105,7 +113,7 @@ def test_signing_in_in_the_window_stores_the_session_and_raising_follows(
         stored = WebSessionStore(SecretStore(service=service), "hh.ru")
         wait_until(lambda: stored.load() is not None, 30)
         after = shot(env, tmp_path, "login-window-after.png")  # the window's last word
-        out, err = process.communicate(timeout=30)
+        out, err = communicate_or_dump(process, 30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -135,7 +143,7 @@ def test_closing_the_window_early_stores_nothing(env: dict[str, str], sim: HHSim
     try:
         wait_until(lambda: sim.calls("GET", LOGIN_PATH), 30)
         close_window(env, window)
-        _, err = process.communicate(timeout=30)
+        _, err = communicate_or_dump(process, 30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -144,3 +152,23 @@ def test_closing_the_window_early_stores_nothing(env: dict[str, str], sim: HHSim
     assert "Окно закрыто до входа на hh.ru. Ничего не сохранено." in err
     service = app_paths(env).keyring_service
     assert WebSessionStore(SecretStore(service=service), "hh.ru").load() is None
+
+
+def test_a_window_sent_sigusr2_prints_where_its_threads_are_and_stays_open(
+    env: dict[str, str], sim: HHSimulator
+) -> None:
+    """What a test that outlived its limit asks of a window (desktop.stack_dump): every
+    thread's stack on its stderr, and the window goes on as before."""
+    process, window = open_window(env)
+    try:
+        wait_until(lambda: sim.calls("GET", LOGIN_PATH), 30)
+        process.send_signal(signal.SIGUSR2)
+        close_window(env, window)
+        _, err = communicate_or_dump(process, 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, err[-3000:]  # closed by the user, not by the signal
+    assert "(most recent call first)" in err and "web_window.py" in err
+    assert "Окно закрыто до входа на hh.ru. Ничего не сохранено." in err

@@ -11,11 +11,14 @@ system's GObject typelib folders are searched after the bundle's.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
+import signal
 import sys
 import webbrowser
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from tray_app.storage.privacy import restrict_new_files, users_umask
 
@@ -126,6 +129,21 @@ def prepare_process() -> None:
     attach_windows_console()
     restore_library_path(os.environ, frozen=is_frozen())
     add_system_typelibs(os.environ, frozen=is_frozen())
+
+
+def tell_stacks_on_sigusr2(stream: TextIO | None) -> bool:
+    """``kill -USR2 <pid>`` then prints every thread's stack to ``stream`` and the
+    process goes on: a window that does not end can say where it is stuck (the tests
+    ask it when one outlives their limit). SIGUSR2, as WebKit's JavaScriptCore takes
+    SIGUSR1 for its garbage collector. Not on Windows (no SIGUSR2), nor without a real
+    stream (a windowed build, a test's StringIO)."""
+    if stream is None or not hasattr(signal, "SIGUSR2"):
+        return False
+    try:
+        faulthandler.register(signal.SIGUSR2, file=stream, all_threads=True)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind it
+        return False
+    return True
 
 
 def open_in_browser(url: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tray_app.adapters.bundle import tell_stacks_on_sigusr2
 from tray_app.adapters.cli.base import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -212,6 +213,7 @@ def _login_in_window(cli: Cli, args: argparse.Namespace) -> int:
 
         cli.say(t("window.opening", lang, host=host))
         cli.exit_at_once = True
+        tell_stacks_on_sigusr2(cli.err)
         window = SignInWindow(runtime, host, title=t("window.title", lang), last_word=last_word)
         result = window.run()
     finally:
