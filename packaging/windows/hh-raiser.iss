@@ -1,5 +1,5 @@
 ; The Windows installer of HH Raiser (Inno Setup 6), built by `scripts/package windows`:
-;   iscc /DAppVersion=0.1.0 /DSourceDir=<dist\hh-raiser> /DOutputDir=<folder> hh-raiser.iss
+;   iscc -DAppVersion=0.1.0 -DSourceDir=<dist\hh-raiser> -DOutputDir=<folder> hh-raiser.iss
 ;
 ; Per user, without admin rights: the app goes to %LOCALAPPDATA%\Programs\HH Raiser
 ; (what {userpf} means; written out because Wine, which builds and tests this installer
