@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import shutil
 import subprocess
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from tray_app import APP_NAME, __version__
 from tray_app.adapters.autostart.windows import APPROVED_KEY, RUN_KEY, command_line
 
 from .conftest import in_ci
-from .desktop import virtual_desktop
+from .desktop import virtual_desktop, xdotool
 
 ROOT = Path(__file__).parent.parent
 TOOLS = ("wine", "winepath", "x86_64-w64-mingw32-gcc", "npm", "Xvfb")
@@ -186,3 +187,53 @@ def test_start_at_login_is_offered_not_forced_and_removing_the_data_is_asked_for
     wine.uninstall("/REMOVEDATA=yes")
     # the app removes its own secrets (Credential Manager) and folders: only it knows them
     assert wine.app_calls() == ["quit", "reset --yes"]
+
+
+def answer(env: dict[str, str], title: str, key: str, seen: set[str]) -> None:
+    """Presses ``key`` in the next window titled ``title`` (a regex) not ``seen`` yet:
+    Wine's message boxes take a button's underlined letter."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = xdotool(env, "search", "--onlyvisible", "--name", title).split()
+        fresh = [window for window in found if window not in seen]
+        if fresh:
+            seen.add(fresh[0])
+            time.sleep(0.5)  # drawn and taking keys
+            xdotool(env, "windowfocus", "--sync", fresh[0])
+            xdotool(env, "key", key)
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no window {title!r} within 60 s")
+
+
+@pytest.mark.parametrize("remove_data", [True, False], ids=["yes", "no"])
+def test_the_uninstaller_asks_the_user_whether_to_remove_the_data(
+    wine: Wine, downloads: Path, remove_data: bool
+) -> None:
+    """Not silent, as from Settings → Apps: "are you sure", then the question of
+    ours (its default is No), then "removed"; only a Yes has the app reset itself."""
+    wine.calls.unlink(missing_ok=True)
+    wine.install(downloads / SETUP, "/TASKS=")
+    uninstaller = subprocess.Popen(
+        ["wine", INSTALL_DIR + "\\unins000.exe"],
+        env=wine.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # windows of an earlier uninstaller, still closing, are not this one's
+    seen = set(xdotool(wine.env, "search", "--name", "Uninstall").split())
+    try:
+        answer(wine.env, "^HH Raiser Uninstall$", "y", seen)  # remove HH Raiser?
+        answer(wine.env, "^Uninstall$", "y" if remove_data else "n", seen)  # and the data?
+        answer(wine.env, "^HH Raiser Uninstall$", "Return", seen)  # removed: OK
+        uninstaller.wait(timeout=60)
+    finally:
+        if uninstaller.poll() is None:
+            uninstaller.kill()
+    for _ in range(150):  # its last box gone: the next test starts on a clear screen
+        if not xdotool(wine.env, "search", "--onlyvisible", "--name", "Uninstall"):
+            break
+        time.sleep(0.2)
+    assert wine.app_calls() == (["quit", "reset --yes"] if remove_data else ["quit"])
+    assert not (wine.unix_path(INSTALL_DIR) / "hh-raiser.exe").exists()
+    assert wine.registry_value(RUN_KEY, APP_NAME) is None
