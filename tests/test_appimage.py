@@ -7,6 +7,7 @@ registry reachable here carries it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -60,3 +61,29 @@ def app_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_command(app_run: Path) -> list[str]:
     """The tray test's app: the AppImage's entry point, not dist/hh-raiser."""
     return [str(app_run)]
+
+
+def test_started_as_an_appimage_it_starts_at_login_from_the_appimage_file(
+    app_run: Path, tmp_path: Path
+) -> None:
+    """The runtime mounts the image at a new temporary folder each time and tells the
+    app where the file is (``APPIMAGE``, ``APPDIR``): start-at-login must name the
+    file, never the mount."""
+    appimage = tmp_path / "Downloads" / "HH_Raiser-x86_64.AppImage"
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")},
+        "APPIMAGE": str(appimage),
+        "APPDIR": str(app_run.parent),
+        "HH_RAISER_HOME": str(tmp_path / "home"),
+    }
+    result = subprocess.run(
+        [str(app_run), "self-check", "--headless", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    report = json.loads(result.stdout)
+    assert report["frozen"] is True
+    assert report["start_at_login"] == [str(appimage)]
+    assert Path(report["executable"]).is_relative_to(app_run.parent)
