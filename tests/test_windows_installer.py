@@ -206,14 +206,27 @@ def answer(env: dict[str, str], title: str, key: str, seen: set[str]) -> None:
     raise AssertionError(f"no window {title!r} within 60 s")
 
 
-@pytest.mark.parametrize("remove_data", [True, False], ids=["yes", "no"])
+# the uninstaller's window and our question's box, by the language of the install
+TITLES = {
+    "en": ("HH Raiser Uninstall", "Uninstall"),
+    "ru": ("Деинсталляция — HH Raiser", "Деинсталляция"),
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "remove_data"),
+    [("en", True), ("en", False), ("ru", True)],
+    ids=["en-yes", "en-no", "ru-yes"],
+)
 def test_the_uninstaller_asks_the_user_whether_to_remove_the_data(
-    wine: Wine, downloads: Path, remove_data: bool
+    wine: Wine, downloads: Path, language: str, remove_data: bool
 ) -> None:
     """Not silent, as from Settings → Apps: "are you sure", then the question of
-    ours (its default is No), then "removed"; only a Yes has the app reset itself."""
+    ours (its default is No), then "removed"; only a Yes has the app reset itself.
+    Installed in Russian, the uninstaller speaks Russian (Wine's buttons stay English)."""
+    app_title, question_title = (f"^{title}$" for title in TITLES[language])
     wine.calls.unlink(missing_ok=True)
-    wine.install(downloads / SETUP, "/TASKS=")
+    wine.install(downloads / SETUP, "/TASKS=", f"/LANG={language}")
     uninstaller = subprocess.Popen(
         ["wine", INSTALL_DIR + "\\unins000.exe"],
         env=wine.env,
@@ -221,17 +234,17 @@ def test_the_uninstaller_asks_the_user_whether_to_remove_the_data(
         stderr=subprocess.DEVNULL,
     )
     # windows of an earlier uninstaller, still closing, are not this one's
-    seen = set(xdotool(wine.env, "search", "--name", "Uninstall").split())
+    seen = set(xdotool(wine.env, "search", "--name", "Uninstall|Деинсталляция").split())
     try:
-        answer(wine.env, "^HH Raiser Uninstall$", "y", seen)  # remove HH Raiser?
-        answer(wine.env, "^Uninstall$", "y" if remove_data else "n", seen)  # and the data?
-        answer(wine.env, "^HH Raiser Uninstall$", "Return", seen)  # removed: OK
+        answer(wine.env, app_title, "y", seen)  # remove HH Raiser?
+        answer(wine.env, question_title, "y" if remove_data else "n", seen)  # and the data?
+        answer(wine.env, app_title, "Return", seen)  # removed: OK
         uninstaller.wait(timeout=60)
     finally:
         if uninstaller.poll() is None:
             uninstaller.kill()
     for _ in range(150):  # its last box gone: the next test starts on a clear screen
-        if not xdotool(wine.env, "search", "--onlyvisible", "--name", "Uninstall"):
+        if not xdotool(wine.env, "search", "--onlyvisible", "--name", "Uninstall|Деинсталляция"):
             break
         time.sleep(0.2)
     assert wine.app_calls() == (["quit", "reset --yes"] if remove_data else ["quit"])
