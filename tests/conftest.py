@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -196,6 +198,28 @@ def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+def require_tools(*tools: str, installed_by: str) -> None:
+    """Tools a test drives: when one is missing, the test fails in CI (which installs
+    them) and is skipped elsewhere, saying what installs them."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} ({installed_by} installs them)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def killed_at_end() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; killed if the test left one running."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 BUILT_ENV = "HH_RAISER_BUILT_EXE"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import in_ci
+from .conftest import require_tools
 
 TOOLS = ("Xvfb", "trayer", "xdotool", "import")
 
@@ -59,12 +59,7 @@ def virtual_desktop() -> Iterator[dict[str, str]]:
 def desktop() -> Iterator[dict[str, str]]:
     if not sys.platform.startswith("linux"):  # Windows and macOS runners: no X to drive
         pytest.skip("a virtual X desktop (Xvfb, xdotool): Linux only")
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/test installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools(*TOOLS, installed_by="scripts/test")
     with virtual_desktop() as env:
         yield env
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import built_executable, in_ci
+from .conftest import built_executable, require_tools
 from .desktop import desktop  # noqa: F401
 from .test_cli_integration import secret_service  # noqa: F401
 from .test_tray_e2e import (  # noqa: F401 - the test and its fixtures, run on the AppImage
@@ -30,12 +29,7 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def app_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    missing = [tool for tool in ("mksquashfs", "unsquashfs") if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/packaging-deps installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools("mksquashfs", "unsquashfs", installed_by="scripts/packaging-deps")
     dist = built_executable().parent.parent
     out = tmp_path_factory.mktemp("release")
     env = {k: v for k, v in os.environ.items() if k != "APPIMAGETOOL"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import in_ci
+from .conftest import require_tools
 from .desktop import _start_xvfb, close_window
 
 RESUME_AFTER = 0.5
@@ -22,12 +21,7 @@ RESUME_AFTER = 0.5
 @pytest.fixture
 def xvfb() -> Iterator[tuple[str, int]]:
     """A bare X server: its display and its process id."""
-    missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/test installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools("Xvfb", "xdotool", installed_by="scripts/test")
     display, process = _start_xvfb()
     try:
         yield display, process.pid

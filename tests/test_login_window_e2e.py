@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,17 +139,29 @@ def test_signing_in_in_the_window_stores_the_session_and_raising_follows(
     assert run.returncode == 0
 
 
-def test_closing_the_window_early_stores_nothing(env: dict[str, str], sim: HHSimulator) -> None:
+def closed_on_the_login_page(
+    env: dict[str, str],
+    sim: HHSimulator,
+    before_closing: Callable[[subprocess.Popen[str]], object] = lambda _process: None,
+) -> tuple[int | None, str]:
+    """Opens the window, waits for hh.ru's login page, closes it as a user would; the
+    window process's exit code and stderr."""
     process, window = open_window(env)
     try:
         wait_until(lambda: sim.calls("GET", LOGIN_PATH), 30)
+        before_closing(process)
         close_window(env, window)
         _, err = communicate_or_dump(process, 30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 1, err[-3000:]
+    return process.returncode, err
+
+
+def test_closing_the_window_early_stores_nothing(env: dict[str, str], sim: HHSimulator) -> None:
+    code, err = closed_on_the_login_page(env, sim)
+    assert code == 1, err[-3000:]
     assert "Окно закрыто до входа на hh.ru. Ничего не сохранено." in err
     service = app_paths(env).keyring_service
     assert WebSessionStore(SecretStore(service=service), "hh.ru").load() is None
@@ -159,16 +172,9 @@ def test_a_window_sent_sigusr2_prints_where_its_threads_are_and_stays_open(
 ) -> None:
     """What a test that outlived its limit asks of a window (desktop.stack_dump): every
     thread's stack on its stderr, and the window goes on as before."""
-    process, window = open_window(env)
-    try:
-        wait_until(lambda: sim.calls("GET", LOGIN_PATH), 30)
-        process.send_signal(signal.SIGUSR2)
-        close_window(env, window)
-        _, err = communicate_or_dump(process, 30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 1, err[-3000:]  # closed by the user, not by the signal
+    code, err = closed_on_the_login_page(
+        env, sim, lambda process: process.send_signal(signal.SIGUSR2)
+    )
+    assert code == 1, err[-3000:]  # closed by the user, not by the signal
     assert "(most recent call first)" in err and "web_window.py" in err
     assert "Окно закрыто до входа на hh.ru. Ничего не сохранено." in err

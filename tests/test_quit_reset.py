@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,17 +50,6 @@ def env(tg_environ: dict[str, str], tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def stopped_at_end() -> Iterator[list[subprocess.Popen[str]]]:
-    """Instances a test started; killed if the test left one running."""
-    processes: list[subprocess.Popen[str]] = []
-    yield processes
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def keyring_items(env: dict[str, str]) -> list[str]:
     """Every item in the Secret Service of this home's keyring service: asked of
     gnome-keyring directly, not through the code under test."""
@@ -95,7 +83,7 @@ def test_quit_stops_a_running_instance_after_its_raise_in_flight(
     env: dict[str, str],
     sim: HHSimulator,
     tmp_path: Path,
-    stopped_at_end: list[subprocess.Popen[str]],
+    killed_at_end: list[subprocess.Popen[str]],
 ) -> None:
     """``quit`` while hh.ru is still answering a raise: the instance settles it (its
     history line is written), exits 0 and frees the lock; ``quit`` says so, exit 0."""
@@ -104,7 +92,7 @@ def test_quit_stops_a_running_instance_after_its_raise_in_flight(
     sim.inject("hold", f"/resumes/{A}/publish", seconds=4)
     sim.open_window(A, in_seconds=-3)
     running = start_headless(env)
-    stopped_at_end.append(running)
+    killed_at_end.append(running)
     wait_until(lambda: sim.calls("POST", f"/resumes/{A}/publish"), 20)
     result = hh(env, "quit")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -122,7 +110,7 @@ def test_quit_with_nothing_running_says_so_and_succeeds(env: dict[str, str]) -> 
 
 
 def test_quit_that_cannot_stop_the_holder_of_the_lock_fails_in_time(
-    env: dict[str, str], tmp_path: Path, stopped_at_end: list[subprocess.Popen[str]]
+    env: dict[str, str], tmp_path: Path, killed_at_end: list[subprocess.Popen[str]]
 ) -> None:
     """A process holding the instance lock with no control channel (an older version,
     a one-shot command that hangs): exit 5 once ``--timeout`` has passed, and why."""
@@ -142,7 +130,7 @@ def test_quit_that_cannot_stop_the_holder_of_the_lock_fails_in_time(
         env=env,
         text=True,
     )
-    stopped_at_end.append(holder)
+    killed_at_end.append(holder)
     wait_until(ready.exists, 10)
     result = hh(env, "quit", "--timeout", "1")
     assert result.returncode == 5, result.stdout + result.stderr
@@ -197,10 +185,10 @@ def test_reset_refuses_while_an_instance_runs(
     env: dict[str, str],
     sim: HHSimulator,
     tmp_path: Path,
-    stopped_at_end: list[subprocess.Popen[str]],
+    killed_at_end: list[subprocess.Popen[str]],
 ) -> None:
     import_tokens(env, sim, tmp_path)
-    stopped_at_end.append(start_headless(env))
+    killed_at_end.append(start_headless(env))
     result = hh(env, "reset", "--yes")
     assert result.returncode == 5, result.stdout + result.stderr
     assert "сначала закройте программу" in result.stderr and " quit" in result.stderr

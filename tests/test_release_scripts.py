@@ -14,14 +14,13 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
-
 from tray_app import __version__
 
-from .conftest import built_executable, in_ci
+from .conftest import built_executable, require_tools
 
 ROOT = Path(__file__).parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
+PACKAGING_DEPS = "scripts/packaging-deps"
 SCRIPT = re.compile(r"(?:^|\s)((?:scripts|\.ci)/[\w.-]+)")
 # each script a workflow step runs, and the test here that runs it
 EXERCISED = {
@@ -60,15 +59,6 @@ def fails(*args: str | Path, env: dict[str, str] | None = None) -> str:
     return result.stderr
 
 
-def needs(*tools: str) -> None:
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/packaging-deps installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 def test_every_workflow_step_runs_a_script_a_test_runs() -> None:
     steps = re.findall(r"^\s+run: (.+)$", WORKFLOW.read_text(), re.MULTILINE)
     assert steps
@@ -81,7 +71,7 @@ def test_every_workflow_step_runs_a_script_a_test_runs() -> None:
 
 
 def test_lint_ci_passes_here_and_catches_a_broken_workflow(tmp_path: Path) -> None:
-    needs("npm", "shellcheck")
+    require_tools("npm", "shellcheck", installed_by=PACKAGING_DEPS)
     assert "passed lint checks" in run(ROOT / "scripts" / "lint-ci")
     broken = tmp_path / ".github" / "workflows"
     broken.mkdir(parents=True)
@@ -111,7 +101,7 @@ def test_get_appimagetool_installs_only_the_pinned_file(tmp_path: Path) -> None:
 
 
 def test_linux_downloads_tarball_appdir_and_image_of_the_built_app(tmp_path: Path) -> None:
-    needs("mksquashfs", "unsquashfs", "desktop-file-validate")
+    require_tools("mksquashfs", "unsquashfs", "desktop-file-validate", installed_by=PACKAGING_DEPS)
     exe = built_executable()
     out = tmp_path / "release"
     fake_tool = tmp_path / "appimagetool"
@@ -152,7 +142,7 @@ def test_linux_downloads_tarball_appdir_and_image_of_the_built_app(tmp_path: Pat
 
 
 def test_the_dmg_holds_the_app_and_a_link_to_applications(tmp_path: Path) -> None:
-    needs("genisoimage", "isoinfo")
+    require_tools("genisoimage", "isoinfo", installed_by=PACKAGING_DEPS)
     dist = tmp_path / "dist"
     app = dist / "HH Raiser.app" / "Contents" / "MacOS"
     app.mkdir(parents=True)

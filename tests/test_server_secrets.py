@@ -12,7 +12,6 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,16 +86,6 @@ def data_dir(env: dict[str, str]) -> Path:
     return Path(env["HOME"]) / ".local" / "share" / "hh-raiser"
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def run_headless_until(
     env: dict[str, str],
     outputs: Outputs,
@@ -139,7 +128,7 @@ def test_a_server_without_d_bus_imports_runs_restarts_and_keeps_no_secret_in_pla
     sim: HHSimulator,
     tg: TelegramSimulator,
     outputs: Outputs,
-    processes: list[subprocess.Popen[str]],
+    killed_at_end: list[subprocess.Popen[str]],
     tmp_path: Path,
 ) -> None:
     env = server
@@ -188,7 +177,7 @@ def test_a_server_without_d_bus_imports_runs_restarts_and_keeps_no_secret_in_pla
     sim.expire_all_tokens()
     sim.open_window(A, in_seconds=-3)
     run_headless_until(
-        env, outputs, processes, lambda: [p.accepted for p in sim.publishes] == [True]
+        env, outputs, killed_at_end, lambda: [p.accepted for p in sim.publishes] == [True]
     )
     first = stored_pair(env)
     assert first.access_token != imported.access_token
@@ -199,7 +188,7 @@ def test_a_server_without_d_bus_imports_runs_restarts_and_keeps_no_secret_in_pla
     sim.expire_all_tokens()
     sim.open_window(A, in_seconds=-3)
     run_headless_until(
-        env, outputs, processes, lambda: [p.accepted for p in sim.publishes] == [True, True]
+        env, outputs, killed_at_end, lambda: [p.accepted for p in sim.publishes] == [True, True]
     )
     second = stored_pair(env)
     assert second.access_token not in (first.access_token, imported.access_token)

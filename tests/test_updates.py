@@ -8,7 +8,8 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from tray_app.simulator.hh import HHSimulator
 from tray_app.storage.memory_keyring import MemoryKeyring
 from tray_app.storage.update_state import UpdateStateFile
 from tray_app.transports.releases import GitHubReleases, latest_path
+from tray_app.wiring import Runtime
 
 from . import fake_pystray
 from .conftest import FakeClock, make_runtime, wait_until, write_settings
@@ -348,6 +350,31 @@ def test_the_setting_is_listed_and_set_from_the_command_line(
     assert out.strip() == "false"
 
 
+@contextmanager
+def running_tray(
+    runtime: Runtime, open_url: Callable[[str], object]
+) -> Iterator[fake_pystray.Icon]:
+    """The tray over ``runtime`` with the fake pystray backend, running; its icon."""
+    app = TrayApp(
+        Service(runtime),
+        fake_pystray,
+        autostart=None,
+        open_url=open_url,
+        start_settings=lambda _tab: None,
+        start_sign_in=lambda: None,  # type: ignore[arg-type,return-value]
+        notifications=False,
+    )
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    icon = app.icon
+    assert isinstance(icon, fake_pystray.Icon)
+    try:
+        yield icon
+    finally:
+        app.quit()
+        runner.join(30)
+
+
 def test_the_tray_offers_the_new_version_and_opens_its_page(
     github: GitHubSimulator,
     environ: dict[str, str],
@@ -358,27 +385,11 @@ def test_the_tray_offers_the_new_version_and_opens_its_page(
     github.release = SimRelease(NEWER)
     assert runtime.updates.check_if_due()
     opened: list[str] = []
-    app = TrayApp(
-        Service(runtime),
-        fake_pystray,
-        autostart=None,
-        open_url=opened.append,
-        start_settings=lambda _tab: None,
-        start_sign_in=lambda: None,  # type: ignore[arg-type,return-value]
-        notifications=False,
-    )
-    runner = threading.Thread(target=app.run)
-    runner.start()
-    icon = app.icon
-    assert isinstance(icon, fake_pystray.Icon)
-    try:
+    with running_tray(runtime, opened.append) as icon:
         wait_until(lambda: "Доступна версия 99.0.0…" in icon.texts(), 10)
         icon.click("Доступна версия 99.0.0…")
         wait_until(lambda: opened, 10)
         assert opened == [f"https://github.com/{PROJECT_REPOSITORY}/releases/tag/{NEWER}"]
-    finally:
-        app.quit()
-        runner.join(30)
     assert len(github.requests) == 1  # clicking opened a page; it asked nothing more
 
 
@@ -391,24 +402,11 @@ def test_the_tray_shows_no_item_when_up_to_date(
     runtime = make_runtime(environ, keyring_backend, sim)
     github.release = SimRelease(f"v{__version__}")
     assert runtime.updates.check_if_due()
-    app = TrayApp(
-        Service(runtime),
-        fake_pystray,
-        autostart=None,
-        start_settings=lambda _tab: None,
-        start_sign_in=lambda: None,  # type: ignore[arg-type,return-value]
-        notifications=False,
-    )
-    runner = threading.Thread(target=app.run)
-    runner.start()
-    icon = app.icon
-    assert isinstance(icon, fake_pystray.Icon)
-    try:
+    opened: list[str] = []
+    with running_tray(runtime, opened.append) as icon:
         wait_until(lambda: "Настройки…" in icon.texts(), 10)
         assert not [text for text in icon.texts() if "Доступна версия" in text]
-    finally:
-        app.quit()
-        runner.join(30)
+    assert opened == []
 
 
 def test_the_demo_asks_its_own_stand_in_never_github(tmp_path: Path) -> None:

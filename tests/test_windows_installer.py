@@ -21,7 +21,7 @@ import pytest
 from tray_app import APP_NAME, __version__
 from tray_app.adapters.autostart.windows import APPROVED_KEY, RUN_KEY, command_line
 
-from .conftest import in_ci
+from .conftest import require_tools
 from .desktop import virtual_desktop, xdotool
 
 ROOT = Path(__file__).parent.parent
@@ -92,12 +92,7 @@ class Wine:
 @pytest.fixture(scope="module")
 def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What ``scripts/package windows`` makes of a stand-in PyInstaller folder."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        message = f"needs {', '.join(missing)} (scripts/packaging-deps installs them)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools(*TOOLS, installed_by="scripts/packaging-deps")
     dist = tmp_path_factory.mktemp("dist")
     bundle = dist / "hh-raiser"
     (bundle / "_internal").mkdir(parents=True)
